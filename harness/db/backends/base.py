@@ -1,0 +1,69 @@
+"""What every backend module provides."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+
+class Backend(ABC):
+    """How to run, reach and query one kind of database server.
+
+    Subclasses hold no state: one instance per backend is shared process-wide.
+    """
+
+    #: Canonical name used in options, URLs, labels and reports.
+    name: ClassVar[str]
+    #: Port the server listens on inside its container.
+    port: ClassVar[int]
+    #: Image used when neither an option nor a locally built image says otherwise.
+    default_image: ClassVar[str]
+    #: Data directory inside the container (mounted as tmpfs for speed).
+    data_dir: ClassVar[str]
+    #: Administrative account created by the image's entrypoint.
+    admin_user: ClassVar[str]
+    #: URL schemes that select this backend in ``--external``.
+    url_schemes: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def container_env(self, admin_password: str) -> dict[str, str]:
+        """Environment that makes the official image (and ours) set the admin password."""
+
+    @abstractmethod
+    def connect(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        database: str | None = None,
+        timeout: float = 5.0,
+    ) -> Any:
+        """A DB-API connection; raises one of :meth:`driver_errors` when it cannot."""
+
+    @abstractmethod
+    def driver_errors(self) -> tuple[type[BaseException], ...]:
+        """Exceptions meaning "the server is not (yet) reachable or refused us"."""
+
+    @abstractmethod
+    def version_query(self) -> str:
+        """SQL returning the server's version string as the only value."""
+
+    def server_version(self, connection: Any) -> str:
+        """The version string the server reports about itself."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.version_query())
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return str(row[0])
+
+    def probe(self, host: str, port: int, user: str, password: str, *, timeout: float = 5.0) -> str:
+        """Connect, read the version, disconnect: the readiness test."""
+        connection = self.connect(host, port, user, password, timeout=timeout)
+        try:
+            return self.server_version(connection)
+        finally:
+            connection.close()

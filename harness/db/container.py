@@ -1,0 +1,216 @@
+"""Database servers in containers started by this run, through testcontainers.
+
+The container is a testcontainers :class:`DockerContainer` configured the way
+a throw-away test server should be: data directory on tmpfs, port published on
+127.0.0.1 only, a random admin password, labels naming the owning run. What
+testcontainers does not do well for us is replaced: readiness is a real SQL
+query (see :mod:`harness.db.readiness`), and an exit or a timeout becomes an
+error naming the image with the container's last log lines.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from testcontainers.core.container import DockerContainer
+
+from harness.db.backends.base import Backend
+from harness.db.readiness import NotReady, wait_for_sql
+from harness.db.server import ImageRef, ServerInfo
+from harness.engine import configure_testcontainers_reaper, docker_client
+from harness.errors import ImageUnavailable, ServerStartError
+from harness.redact import new_password, redact_text, register_secret
+from harness.runinfo import LABEL_BACKEND, RunIdentity
+
+#: Host the published ports are bound to, and connected through.
+LOOPBACK = "127.0.0.1"
+#: How many lines of a failed container's log an error shows.
+LOG_TAIL = 25
+
+
+def resolve_image(name: str) -> ImageRef:
+    """The local image ``name``, pulled first if absent; else :class:`ImageUnavailable`."""
+    from docker.errors import APIError, ImageNotFound
+
+    client = docker_client()
+    try:
+        image = client.images.get(name)
+    except ImageNotFound:
+        try:
+            image = client.images.pull(name)
+        except (APIError, ImageNotFound) as exc:
+            reason = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
+            raise ImageUnavailable(
+                f"image {name!r} is not present locally and could not be pulled ({reason})",
+                hint="build the local equivalent with `harness images ensure`, or choose "
+                "another image with --image / HARNESS_IMAGE",
+            ) from None
+    return ImageRef(name=name, id=image.id)
+
+
+class ServerContainer(DockerContainer):
+    """A database server container shaped for throw-away tests."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        image: ImageRef,
+        admin_password: str,
+        labels: dict[str, str],
+        name: str,
+    ) -> None:
+        super().__init__(image.name)
+        self.backend = backend
+        self.with_envs(**backend.container_env(admin_password))
+        self.with_tmpfs_mount(backend.data_dir)
+        self.with_name(name)
+        self.with_kwargs(labels=labels)
+
+    def _configure(self) -> None:
+        # testcontainers' with_bind_ports publishes on every interface; a database
+        # with a known admin account must be reachable from this host only.
+        self.ports = {f"{self.backend.port}/tcp": (LOOPBACK, None)}  # type: ignore[dict-item]
+
+
+def published_port(container: Any, port: int) -> int:
+    """The host port docker chose for ``port``, bound on loopback."""
+    container.reload()
+    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp")
+    if not bindings:
+        raise ServerStartError(f"container {container.short_id} publishes no port for {port}")
+    return int(bindings[0]["HostPort"])
+
+
+def container_logs_tail(container: Any, lines: int = LOG_TAIL) -> str:
+    """The container's last log lines, secrets masked, or a note why there are none."""
+    try:
+        raw = container.logs(tail=lines).decode("utf-8", errors="replace")
+    except Exception as exc:  # the container may already be gone
+        return f"(logs unavailable: {type(exc).__name__})"
+    return redact_text(raw.rstrip()) or "(the container printed nothing)"
+
+
+def start_failure(container: Any, image: ImageRef, what: str) -> ServerStartError:
+    """An error naming the image and quoting the container's last log lines."""
+    logs = container_logs_tail(container)
+    indented = "\n".join("    " + line for line in logs.splitlines())
+    return ServerStartError(
+        f"database container from image {image.name} {what}.\n"
+        f"  last {LOG_TAIL} log lines:\n{indented}",
+        hint="check that the image is a database server image honouring the official "
+        "environment variables; raise --startup-timeout if the machine is slow",
+    )
+
+
+def remove_container(container: Any) -> None:
+    """Remove a container and its anonymous volumes, ignoring one already gone."""
+    from docker.errors import APIError, NotFound
+
+    try:
+        container.remove(force=True, v=True)
+    except NotFound:
+        pass
+    except APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
+
+
+def wait_until_ready(
+    backend: Backend,
+    container: Any,
+    image: ImageRef,
+    port: int,
+    admin_password: str,
+    timeout: float,
+) -> str:
+    """Wait for SQL on a started container; fail early if it exits."""
+
+    def check_alive() -> None:
+        container.reload()
+        if container.status in {"exited", "dead"}:
+            code = container.attrs.get("State", {}).get("ExitCode")
+            raise start_failure(
+                container, image, f"exited with status {code} before accepting connections"
+            )
+
+    try:
+        return wait_for_sql(
+            backend,
+            LOOPBACK,
+            port,
+            backend.admin_user,
+            admin_password,
+            timeout=timeout,
+            check_alive=check_alive,
+        )
+    except NotReady as exc:
+        last = f"; last attempt: {exc.last_error}" if exc.last_error else ""
+        raise start_failure(
+            container, image, f"did not accept SQL within {timeout:g} s{redact_text(last)}"
+        ) from None
+
+
+@dataclass
+class ContainerServer:
+    """A server container owned by this run: :meth:`stop` removes it."""
+
+    info: ServerInfo
+    container: Any
+
+    def stop(self) -> None:
+        remove_container(self.container)
+
+
+def start_container_server(
+    backend: Backend,
+    image: ImageRef,
+    run: RunIdentity,
+    *,
+    timeout: float,
+    name: str | None = None,
+    extra_labels: dict[str, str] | None = None,
+    admin_password: str | None = None,
+    kind: str = "container",
+) -> ContainerServer:
+    """Start a container from ``image`` and return it once it answers SQL.
+
+    On any failure, KeyboardInterrupt included, the container is removed before
+    the error propagates: a failed start leaves nothing behind.
+    """
+    configure_testcontainers_reaper()
+    password = admin_password or new_password()
+    register_secret(password)
+    labels = {**run.labels(), LABEL_BACKEND: backend.name, **(extra_labels or {})}
+    name = name or f"element-harness-{backend.name}-{run.run_id}-{secrets.token_hex(3)}"
+    wrapper = ServerContainer(backend, image, password, labels, name)
+    try:
+        wrapper.start()
+    except Exception as exc:
+        started = wrapper._container
+        if started is not None:
+            remove_container(started)
+        raise ServerStartError(
+            f"could not start a container from image {image.name}: "
+            f"{redact_text(str(exc)).splitlines()[0][:300]}"
+        ) from None
+    container = wrapper.get_wrapped_container()
+    try:
+        port = published_port(container, backend.port)
+        version = wait_until_ready(backend, container, image, port, password, timeout)
+    except BaseException:
+        remove_container(container)
+        raise
+    info = ServerInfo(
+        backend=backend.name,
+        host=LOOPBACK,
+        port=port,
+        admin_user=backend.admin_user,
+        admin_password=password,
+        version=version,
+        kind=kind,
+        image=image,
+        container_id=container.id,
+    )
+    return ContainerServer(info=info, container=container)

@@ -1,0 +1,59 @@
+"""Readiness judged by SQL, not by log lines.
+
+Images differ in what they print and how often (the official MySQL image says
+"ready for connections" twice, a minimal image once), so the only reliable
+signal is a real connection that runs a query. Polling starts fast (50 ms) so a
+server that is ready in half a second is used in half a second, and every wait
+has a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from harness.db.backends.base import Backend
+
+
+class NotReady(Exception):
+    """The deadline passed; ``last_error`` is what the last attempt said."""
+
+    def __init__(self, waited: float, last_error: BaseException | None) -> None:
+        super().__init__(f"not ready after {waited:.1f} s")
+        self.waited = waited
+        self.last_error = last_error
+
+
+def wait_for_sql(
+    backend: Backend,
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    *,
+    timeout: float,
+    check_alive: Callable[[], None] | None = None,
+) -> str:
+    """Poll until a query succeeds; return the server version.
+
+    ``check_alive`` is called before every attempt and raises when the thing
+    being waited for can no longer become ready (a container that exited), so
+    that such failures are reported at once rather than at the deadline.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    delay = 0.05
+    last_error: BaseException | None = None
+    errors = backend.driver_errors()
+    while True:
+        if check_alive is not None:
+            check_alive()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise NotReady(time.monotonic() - start, last_error)
+        try:
+            return backend.probe(host, port, user, password, timeout=min(5.0, max(0.5, remaining)))
+        except errors as exc:
+            last_error = exc
+        time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)

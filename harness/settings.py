@@ -1,0 +1,231 @@
+"""Every user-facing option, declared once.
+
+Each option is reachable four ways: a ``harness`` CLI flag (``--db``), a
+pytest flag in the ``harness`` group (``--harness-db``), an environment
+variable (``HARNESS_DB``) and a key of ``[tool.harness]`` in pyproject.toml
+(``db``). Declaring an option once here, like pytest registers ini keys in one
+place, keeps the four from drifting apart and lets ``docs/configuration.md``
+be checked against this table by a test.
+
+Precedence: command line, then environment, then pyproject.toml, then default.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+BACKEND_ALIASES = {
+    "mysql": "mysql",
+    "mariadb": "mariadb",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "pg": "postgresql",
+}
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false, yes/no), got {text!r}")
+
+
+def _parse_backend(text: str) -> str:
+    try:
+        return BACKEND_ALIASES[text.strip().lower()]
+    except KeyError:
+        known = ", ".join(sorted(set(BACKEND_ALIASES.values())))
+        raise ValueError(f"unknown backend {text!r}; known backends: {known}") from None
+
+
+def _parse_positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting and the four spellings it is reachable by."""
+
+    name: str
+    help: str
+    default: Any
+    parse: Callable[[str], Any] = str
+    kind: str = "str"  # "str", "bool", "float": how flags and TOML values are read
+    metavar: str | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def pytest_flag(self) -> str:
+        return "--harness-" + self.name.replace("_", "-")
+
+    @property
+    def env_var(self) -> str:
+        return "HARNESS_" + self.name.upper()
+
+    @property
+    def ini_key(self) -> str:
+        return self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "db",
+        "database backend to start: mysql, mariadb or postgresql",
+        "mysql",
+        _parse_backend,
+        metavar="BACKEND",
+    ),
+    Option(
+        "image",
+        "container image for the server (default: the official image for the "
+        "backend when present, else the locally built element-harness image)",
+        None,
+        metavar="IMAGE",
+    ),
+    Option(
+        "external",
+        "use an existing server instead of a container, e.g. "
+        "mysql://user:pass@host:3306 (DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS are used when set)",
+        None,
+        metavar="URL",
+    ),
+    Option(
+        "reuse",
+        "keep the server container after the run and reuse it next time "
+        "(remove with `harness down`)",
+        False,
+        _parse_bool,
+        kind="bool",
+    ),
+    Option(
+        "startup_timeout",
+        "seconds to wait for a server to accept SQL",
+        120.0,
+        _parse_positive_float,
+        kind="float",
+        metavar="SECONDS",
+    ),
+)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved values of every option in :data:`OPTIONS`."""
+
+    db: str = "mysql"
+    image: str | None = None
+    external: str | None = None
+    reuse: bool = False
+    startup_timeout: float = 120.0
+    #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
+    """Check a pyproject value's TOML type and convert it like a string would be."""
+    expected: dict[str, tuple[type, ...]] = {"str": (str,), "bool": (bool,), "float": (int, float)}
+    if not isinstance(value, expected[option.kind]) or (
+        option.kind == "float" and isinstance(value, bool)
+    ):
+        raise ConfigurationError(
+            f"{origin}: key {option.ini_key!r} must be a {option.kind}, "
+            f"got {type(value).__name__} {value!r}",
+            hint=f"{option.ini_key}: {option.help}",
+        )
+    return option.parse(str(value)) if option.kind != "bool" else value
+
+
+def load_pyproject_table(start: Path) -> tuple[dict[str, Any], Path | None]:
+    """Return ``[tool.harness]`` of the nearest pyproject.toml at or above ``start``."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigurationError(
+                    f"{candidate}: not valid TOML: {exc}", hint="fix the file's syntax"
+                ) from None
+            table = data.get("tool", {}).get("harness", {})
+            if not isinstance(table, dict):
+                raise ConfigurationError(f"{candidate}: [tool.harness] must be a table")
+            return table, candidate
+    return {}, None
+
+
+def resolve_settings(
+    cli_values: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    pyproject: Mapping[str, Any] | None = None,
+    pyproject_path: Path | None = None,
+    *,
+    known_extra_keys: frozenset[str] = frozenset(),
+) -> Settings:
+    """Combine command line, environment and pyproject values into :class:`Settings`.
+
+    ``cli_values`` maps option names to already-parsed values, ``None`` meaning
+    "not given". Unknown pyproject keys are an error naming the file and key,
+    because a misspelt key silently ignored is a setting the user thinks they have.
+    ``known_extra_keys`` are keys owned by other parts of the harness (for example
+    ``elements``), accepted here without being interpreted.
+    """
+    cli_values = cli_values or {}
+    environ = os.environ if environ is None else environ
+    pyproject = pyproject or {}
+    origin = str(pyproject_path or "pyproject.toml") + " [tool.harness]"
+    normalised = {key.replace("-", "_"): (key, value) for key, value in pyproject.items()}
+    for key, (spelling, _) in normalised.items():
+        if key not in OPTIONS_BY_NAME and key not in known_extra_keys:
+            known = ", ".join(sorted(set(OPTIONS_BY_NAME) | known_extra_keys))
+            raise ConfigurationError(
+                f"{origin}: unknown key {spelling!r}", hint=f"known keys: {known}"
+            )
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        if cli_values.get(option.name) is not None:
+            values[option.name], sources[option.name] = cli_values[option.name], "command line"
+        elif environ.get(option.env_var) not in (None, ""):
+            raw = environ[option.env_var]
+            try:
+                values[option.name] = option.parse(raw)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"environment variable {option.env_var}: {exc}", hint=option.help
+                ) from None
+            sources[option.name] = option.env_var
+        elif option.name in normalised:
+            spelling, raw_value = normalised[option.name]
+            try:
+                values[option.name] = _coerce_toml(option, raw_value, origin)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"{origin}: key {spelling!r}: {exc}", hint=option.help
+                ) from None
+            sources[option.name] = str(pyproject_path or "pyproject.toml")
+        else:
+            values[option.name], sources[option.name] = option.default, "default"
+    names = {f.name for f in fields(Settings)} - {"sources"}
+    assert names == set(OPTIONS_BY_NAME), "Settings and OPTIONS must list the same options"
+    return Settings(**values, sources=sources)
