@@ -11,6 +11,7 @@ error naming the image with the container's last log lines.
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ class ServerContainer(DockerContainer):
         admin_password: str,
         labels: dict[str, str],
         name: str,
+        command: list[str] | None = None,
     ) -> None:
         super().__init__(image.name)
         self.backend = backend
@@ -67,6 +69,8 @@ class ServerContainer(DockerContainer):
         self.with_tmpfs_mount(backend.data_dir)
         self.with_name(name)
         self.with_kwargs(labels=labels)
+        if command is not None:
+            self.with_command(command)
 
     def _configure(self) -> None:
         # testcontainers' with_bind_ports publishes on every interface; a database
@@ -152,6 +156,14 @@ def wait_until_ready(
         ) from None
 
 
+def _remove_named(name: str) -> None:
+    """Remove the container called ``name`` if the engine has one."""
+    from docker.errors import NotFound
+
+    with suppress(NotFound):
+        remove_container(docker_client().containers.get(name))
+
+
 @dataclass
 class ContainerServer:
     """A server container owned by this run: :meth:`stop` removes it."""
@@ -173,24 +185,31 @@ def start_container_server(
     extra_labels: dict[str, str] | None = None,
     admin_password: str | None = None,
     kind: str = "container",
+    command: list[str] | None = None,
 ) -> ContainerServer:
     """Start a container from ``image`` and return it once it answers SQL.
 
     On any failure, KeyboardInterrupt included, the container is removed before
-    the error propagates: a failed start leaves nothing behind.
+    the error propagates: a failed start leaves nothing behind. ``command``
+    replaces the image's CMD (tests use it to make a server that never answers).
     """
     configure_testcontainers_reaper()
     password = admin_password or new_password()
     register_secret(password)
     labels = {**run.labels(), LABEL_BACKEND: backend.name, **(extra_labels or {})}
     name = name or f"element-harness-{backend.name}-{run.run_id}-{secrets.token_hex(3)}"
-    wrapper = ServerContainer(backend, image, password, labels, name)
+    wrapper = ServerContainer(backend, image, password, labels, name, command)
     try:
         wrapper.start()
-    except Exception as exc:
+    except BaseException as exc:
         started = wrapper._container
         if started is not None:
             remove_container(started)
+        elif not isinstance(exc, Exception):
+            # Interrupted inside create: the engine may have made it all the same.
+            _remove_named(name)
+        if not isinstance(exc, Exception):
+            raise
         raise ServerStartError(
             f"could not start a container from image {image.name}: "
             f"{redact_text(str(exc)).splitlines()[0][:300]}"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from harness.db.catalog import Table
 
 
 class Backend(ABC):
@@ -50,6 +53,42 @@ class Backend(ABC):
     def version_query(self) -> str:
         """SQL returning the server's version string as the only value."""
 
+    # -- namespaces: a schema prefix and a user confined to it ---------------------------
+
+    @abstractmethod
+    def create_namespace_user(
+        self, connection: Any, user: str, password: str, prefix: str, schemas: list[str]
+    ) -> None:
+        """Create ``user`` with privileges on schemas named ``<prefix>_*`` only.
+
+        ``schemas`` are the names the plan expects; backends that cannot grant by
+        pattern create them up front, owned by the user.
+        """
+
+    @abstractmethod
+    def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
+        """Schemas whose name starts with ``<prefix>_``, sorted."""
+
+    @abstractmethod
+    def all_schemas(self, connection: Any) -> set[str]:
+        """Every user schema on the server (system schemas excluded)."""
+
+    @abstractmethod
+    def end_sessions(self, connection: Any, user: str) -> None:
+        """Terminate every session of ``user`` (a hung activation, or before dropping)."""
+
+    @abstractmethod
+    def drop_namespace(self, connection: Any, user: str, prefix: str) -> None:
+        """End the user's sessions, drop every schema of the namespace and the user."""
+
+    @abstractmethod
+    def user_exists(self, connection: Any, user: str) -> bool:
+        """Whether the database account ``user`` exists."""
+
+    @abstractmethod
+    def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
+        """Every DataJoint table in the schemas of namespace ``prefix``."""
+
     def server_version(self, connection: Any) -> str:
         """The version string the server reports about itself."""
         cursor = connection.cursor()
@@ -59,6 +98,16 @@ class Backend(ABC):
         finally:
             cursor.close()
         return str(row[0])
+
+    @staticmethod
+    def query(connection: Any, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows (empty for statements without rows)."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            cursor.close()
 
     def probe(self, host: str, port: int, user: str, password: str, *, timeout: float = 5.0) -> str:
         """Connect, read the version, disconnect: the readiness test."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from harness.db.catalog import Table
 
 from harness.db.backends.base import Backend
 
@@ -52,3 +55,59 @@ class MySQLBackend(Backend):
 
     def version_query(self) -> str:
         return "SELECT VERSION()"
+
+    @staticmethod
+    def like_prefix(prefix: str) -> str:
+        """A LIKE / GRANT pattern for ``<prefix>_*`` with the underscores escaped."""
+        return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "\\_%"
+
+    def create_namespace_user(
+        self, connection: Any, user: str, password: str, prefix: str, schemas: list[str]
+    ) -> None:
+        # Grants on the escaped pattern cover exactly the namespace's schemas, present
+        # and future; anything else is refused by the server, which is what makes a
+        # namespace violation visible instead of silent.
+        self.query(connection, "CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        pattern = self.like_prefix(prefix).replace("%", "%%")  # literal % for the driver
+        self.query(connection, f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO %s@'%%'", (user,))
+
+    def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
+        from harness.db.catalog import read_mysql_catalog
+
+        return read_mysql_catalog(self, connection, prefix)
+
+    def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
+        rows = self.query(
+            connection,
+            "SELECT schema_name FROM information_schema.schemata "
+            "WHERE schema_name LIKE %s ORDER BY schema_name",
+            (self.like_prefix(prefix),),
+        )
+        return [row[0] for row in rows]
+
+    def all_schemas(self, connection: Any) -> set[str]:
+        system = {"mysql", "information_schema", "performance_schema", "sys"}
+        rows = self.query(connection, "SELECT schema_name FROM information_schema.schemata")
+        return {row[0] for row in rows} - system
+
+    def user_exists(self, connection: Any, user: str) -> bool:
+        return bool(self.query(connection, "SELECT 1 FROM mysql.user WHERE user = %s", (user,)))
+
+    def end_sessions(self, connection: Any, user: str) -> None:
+        for (session_id,) in self.query(
+            connection, "SELECT id FROM information_schema.processlist WHERE user = %s", (user,)
+        ):
+            try:
+                self.query(connection, f"KILL {int(session_id)}")
+            except self.driver_errors():
+                pass  # the session ended on its own meanwhile
+
+    def drop_namespace(self, connection: Any, user: str, prefix: str) -> None:
+        self.end_sessions(connection, user)
+        self.query(connection, "SET SESSION foreign_key_checks = 0")
+        try:
+            for schema in self.namespace_schemas(connection, prefix):
+                self.query(connection, f"DROP DATABASE IF EXISTS `{schema}`")
+        finally:
+            self.query(connection, "SET SESSION foreign_key_checks = 1")
+        self.query(connection, "DROP USER IF EXISTS %s@'%%'", (user,))

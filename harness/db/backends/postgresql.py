@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from harness.db.catalog import Table
 
 from harness.db.backends.base import Backend
 from harness.errors import ConfigurationError
@@ -60,3 +63,54 @@ class PostgreSQLBackend(Backend):
 
     def version_query(self) -> str:
         return "SHOW server_version"
+
+    def create_namespace_user(
+        self, connection: Any, user: str, password: str, prefix: str, schemas: list[str]
+    ) -> None:
+        # PostgreSQL cannot grant "CREATE SCHEMA named like x_%": the role may create
+        # schemas in the database, the plan's schemas are created up front and owned
+        # by it, and confinement is verified afterwards from the catalog.
+        self.query(connection, f'CREATE ROLE "{user}" LOGIN PASSWORD %s', (password,))
+        self.query(connection, f'GRANT CREATE ON DATABASE postgres TO "{user}"')
+        for schema in schemas:
+            self.query(connection, f'CREATE SCHEMA "{schema}" AUTHORIZATION "{user}"')
+
+    def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
+        from harness.db.catalog import read_postgres_catalog
+
+        return read_postgres_catalog(self, connection, prefix)
+
+    def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
+        rows = self.query(
+            connection,
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
+            (prefix + "_",),
+        )
+        return [row[0] for row in rows]
+
+    def all_schemas(self, connection: Any) -> set[str]:
+        rows = self.query(
+            connection,
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE "
+            "'pg\\_%%' AND nspname <> 'information_schema'",
+        )
+        return {row[0] for row in rows}
+
+    def user_exists(self, connection: Any, user: str) -> bool:
+        return bool(self.query(connection, "SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)))
+
+    def end_sessions(self, connection: Any, user: str) -> None:
+        self.query(
+            connection,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (user,),
+        )
+
+    def drop_namespace(self, connection: Any, user: str, prefix: str) -> None:
+        self.end_sessions(connection, user)
+        for schema in self.namespace_schemas(connection, prefix):
+            self.query(connection, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if self.user_exists(connection, user):
+            # Whatever else the role created (a schema outside its prefix) goes with it.
+            self.query(connection, f'DROP OWNED BY "{user}" CASCADE')
+            self.query(connection, f'DROP ROLE IF EXISTS "{user}"')

@@ -1,0 +1,119 @@
+"""The one place that knows how DataJoint 0.14.x and 2.x differ for the harness.
+
+Connection and config set-up, TLS (DataJoint 0.14 insists on TLS by default,
+which MariaDB images do not offer), the backend key (2.x only), which backends
+a version supports, and how to forget the global connection between checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from harness.errors import ConfigurationError
+
+
+def datajoint() -> Any:
+    import datajoint
+
+    return datajoint
+
+
+def major_version() -> int:
+    """DataJoint's major version (0 for the 0.14 line, 2 for 2.x)."""
+    return int(str(datajoint().__version__).split(".")[0])
+
+
+def version() -> str:
+    return str(datajoint().__version__)
+
+
+def supports_backend(backend: str) -> bool:
+    """PostgreSQL needs DataJoint 2.x; MySQL-protocol servers work with both."""
+    return backend != "postgresql" or major_version() >= 2
+
+
+def require_backend_support(backend: str) -> None:
+    if not supports_backend(backend):
+        raise ConfigurationError(
+            f"DataJoint {version()} cannot use a {backend} server (PostgreSQL support "
+            "arrived in DataJoint 2.0)",
+            hint="use --db mysql or --db mariadb, or install datajoint>=2",
+        )
+
+
+def _config_settings(
+    host: str, port: int, user: str, password: str, backend: str
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "database.host": host,
+        "database.port": port,
+        "database.user": user,
+        "database.password": password,
+        # Throw-away local servers offer no certificates; MariaDB images refuse TLS.
+        "database.use_tls": False,
+        "safemode": False,
+    }
+    if major_version() >= 2:
+        settings["database.backend"] = "postgresql" if backend == "postgresql" else "mysql"
+    return settings
+
+
+def _get(config: Any, key: str) -> Any:
+    try:
+        return config[key]
+    except KeyError:
+        return None
+
+
+def _reset_connection() -> None:
+    """Forget DataJoint's global connection so the next one uses fresh settings."""
+    dj = datajoint()
+    if major_version() >= 2:
+        import datajoint.instance as instance_module
+
+        current = getattr(instance_module, "_singleton_connection", None)
+        if current is not None:
+            with contextlib.suppress(Exception):
+                current.close()
+        instance_module._singleton_connection = None
+        return
+    current = getattr(dj.conn, "connection", None)
+    if current is not None:
+        with contextlib.suppress(Exception):
+            current.close()
+        del dj.conn.connection
+
+
+@contextlib.contextmanager
+def connected(host: str, port: int, user: str, password: str, backend: str) -> Iterator[Any]:
+    """Point DataJoint's global config and connection at a server for one check.
+
+    The previous config values are restored and the connection forgotten on exit,
+    so checks in the same process do not leak settings into each other.
+    """
+    require_backend_support(backend)
+    dj = datajoint()
+    wanted = _config_settings(host, port, user, password, backend)
+    previous = {key: _get(dj.config, key) for key in wanted}
+    _reset_connection()
+    try:
+        for key, value in wanted.items():
+            dj.config[key] = value
+        yield dj.conn(reset=True)
+    finally:
+        _reset_connection()
+        for key, value in previous.items():
+            with contextlib.suppress(Exception):
+                dj.config[key] = value
+
+
+def schema_classes() -> tuple[type, ...]:
+    """Classes whose instances are DataJoint schema objects (``dj.Schema`` and its base)."""
+    dj = datajoint()
+    from datajoint import schemas
+
+    # 0.14: datajoint.schemas.Schema; 2.x: dj.Schema subclasses datajoint.schemas._Schema.
+    base = getattr(schemas, "_Schema", None) or getattr(schemas, "Schema", dj.Schema)
+    return (base,)

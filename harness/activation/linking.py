@@ -1,0 +1,185 @@
+"""What an Element expects from its linking module.
+
+Two sources, because neither alone is complete:
+
+* the definitions queued in each deferred schema name the upstream tables
+  (``-> Session``) that the Element does not define itself;
+* the module source (AST) shows the functions the Element reads from the
+  linking module: ``_linking_module.get_x(...)``, ``hasattr(linking_module,
+  "get_x")`` (optional when used as a condition, required in an assert) and
+  ``getattr(linking_module, "get_x"[, default])``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from harness.activation.discovery import LoadedModule, QueuedTable
+from harness.activation.references import Reference, parse_references
+
+#: Names under which Elements keep or receive their linking module.
+LINKING_NAMES = frozenset({"linking_module", "_linking_module"})
+
+
+@dataclass
+class UpstreamTable:
+    """A table the Element references but does not define: the linking module's job."""
+
+    name: str
+    #: Module-like namespace it is reached through (``subject`` in ``subject.Subject``).
+    namespace: str | None = None
+    demanded_attributes: set[str] = field(default_factory=set)
+    used_by: list[str] = field(default_factory=list)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+
+@dataclass
+class BrokenReference:
+    """A reference into the Element itself that cannot resolve (a real bug)."""
+
+    table: QueuedTable
+    reference: Reference
+    reason: str
+
+
+@dataclass
+class LinkingRequirements:
+    """Everything the synthesized linking module must provide."""
+
+    tables: dict[str, UpstreamTable] = field(default_factory=dict)
+    required_functions: set[str] = field(default_factory=set)
+    optional_functions: set[str] = field(default_factory=set)
+    broken: list[BrokenReference] = field(default_factory=list)
+
+    @property
+    def functions(self) -> set[str]:
+        return self.required_functions | self.optional_functions
+
+
+def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[bool, str | None]:
+    """Whether ``dotted`` resolves in the Element's own context.
+
+    Returns (handled_by_element, problem): a head found in the context means the
+    Element itself provides the name, and a missing attribute below it is a bug
+    in the Element rather than something a mock should paper over.
+    """
+    head, *rest = dotted.split(".")
+    if head not in context:
+        return False, None
+    value: object = context[head]
+    walked = head
+    for attribute in rest:
+        if not hasattr(value, attribute):
+            return True, f"{walked!r} has no attribute {attribute!r}"
+        value = getattr(value, attribute)
+        walked += f".{attribute}"
+    return True, None
+
+
+def analyze_tables(
+    tables: Iterable[QueuedTable], requirements: LinkingRequirements, element_table_names: set[str]
+) -> None:
+    """Add the upstream tables referenced by ``tables`` to ``requirements``."""
+    for table in tables:
+        for reference in parse_references(table.definition):
+            if reference.head in {"master", "self"}:
+                continue
+            if reference.head in element_table_names and "." not in reference.target:
+                continue  # another table of this schema, declared before or with it
+            inside, problem = _resolve_inside(table.context, reference.target)
+            if inside:
+                if problem:
+                    requirements.broken.append(BrokenReference(table, reference, problem))
+                continue
+            parts = reference.target.split(".")
+            namespace, name = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[-1])
+            key = reference.target if namespace else name
+            upstream = requirements.tables.setdefault(key, UpstreamTable(name, namespace))
+            upstream.demanded_attributes.update(reference.demanded_attributes)
+            upstream.used_by.append(f"{table.module}.{table.name}")
+
+
+class _LinkingUseVisitor(ast.NodeVisitor):
+    """Collect attribute names read from a linking-module variable."""
+
+    def __init__(self) -> None:
+        self.required: set[str] = set()
+        self.optional: set[str] = set()
+        self.tables: set[str] = set()
+        self._in_assert = False
+
+    @staticmethod
+    def _is_linking(node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id in LINKING_NAMES
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        self._in_assert = True
+        self.visit(node.test)
+        self._in_assert = False
+        if node.msg is not None:
+            self.visit(node.msg)
+
+    def _record(self, name: str, required: bool) -> None:
+        if name.startswith("__"):
+            return
+        if name[:1].isupper():
+            self.tables.add(name)
+        elif required:
+            self.required.add(name)
+        else:
+            self.optional.add(name)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in {"hasattr", "getattr"}
+            and len(node.args) >= 2
+            and self._is_linking(node.args[0])
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            name = node.args[1].value
+            if func.id == "hasattr":
+                self._record(name, required=self._in_assert)
+            else:
+                self._record(name, required=len(node.args) == 2)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self._is_linking(node.value) and isinstance(node.ctx, ast.Load):
+            self._record(node.attr, required=True)
+        self.generic_visit(node)
+
+
+def analyze_source(trees: Iterable[ast.AST], requirements: LinkingRequirements) -> None:
+    """Add the linking functions read in ``trees`` to ``requirements``."""
+    visitor = _LinkingUseVisitor()
+    for tree in trees:
+        visitor.visit(tree)
+    # A name probed with hasattr/getattr-with-default anywhere is optional even if
+    # it is also called directly elsewhere (behind that probe).
+    requirements.optional_functions |= visitor.optional
+    requirements.required_functions |= visitor.required - visitor.optional
+    for name in visitor.tables:
+        requirements.tables.setdefault(name, UpstreamTable(name))
+
+
+def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
+    """The linking requirements of a set of loaded Element modules."""
+    modules = list(modules)
+    requirements = LinkingRequirements()
+    for loaded in modules:
+        names = {table.cls.__name__ for table in loaded.tables}
+        analyze_tables(loaded.tables, requirements, names)
+    analyze_source((loaded.source.tree for loaded in modules), requirements)
+    # Names read from the linking module that the Element defines itself are not upstream.
+    for loaded in modules:
+        for name in [name for name in requirements.tables if name in vars(loaded.module)]:
+            requirements.tables.pop(name)
+    return requirements

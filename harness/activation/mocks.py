@@ -1,0 +1,133 @@
+"""Synthesize the linking module an Element is activated with.
+
+Upstream tables become Manual tables in a mock schema inside the check's
+namespace. Their primary key is the smallest one that satisfies every use
+found: the attributes ``.proj`` renames demand, or else one ``<name>_id``
+integer. Functions return paths under a temporary directory, so an Element
+that asks for its data directory at activation gets one that exists. The spec
+can replace any mock with its own definition, and everything mocked is
+reported.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.activation import compat
+from harness.activation.linking import LinkingRequirements, UpstreamTable
+
+MOCK_MODULE_PREFIX = "harness_mock_linking"
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _attribute_type(attribute: str) -> str:
+    if attribute.endswith("_id") or attribute.endswith("_idx") or attribute.endswith("_no"):
+        # DataJoint 2.x prefers its portable core types and warns about native ones.
+        return "int32" if compat.major_version() >= 2 else "int"
+    if "datetime" in attribute:
+        return "datetime"
+    if attribute.endswith("_date"):
+        return "date"
+    return "varchar(64)"
+
+
+def mock_definition(table: UpstreamTable) -> str:
+    """A Manual-table definition whose primary key satisfies every recorded use."""
+    attributes = sorted(table.demanded_attributes) or [f"{snake_case(table.name)}_id"]
+    lines = [f"# mock of upstream {table.qualified}, synthesized by element-harness"]
+    lines += [f"{attribute}: {_attribute_type(attribute)}" for attribute in attributes]
+    return "\n".join(lines) + "\n"
+
+
+def _mock_function(name: str, root: Path) -> Any:
+    """A linking function: paths under ``root``, lists for names that ask for files."""
+    directory = root / name
+    directory.mkdir(parents=True, exist_ok=True)
+    returns_list = "files" in name or name.endswith("_dirs")
+
+    def mocked(*args: Any, **kwargs: Any) -> Any:
+        return [str(directory)] if returns_list else str(directory)
+
+    mocked.__name__ = name
+    mocked.__doc__ = f"Mock of linking function {name!r} (element-harness): returns {directory}."
+    return mocked
+
+
+@dataclass
+class MockLinkingModule:
+    """The synthesized module and what it contains, for the report."""
+
+    module: types.ModuleType
+    tables: dict[str, str] = field(default_factory=dict)  # qualified name -> definition
+    functions: list[str] = field(default_factory=list)
+    schema: Any = None
+
+
+def synthesize(
+    requirements: LinkingRequirements,
+    *,
+    schema_name: str,
+    data_root: Path,
+    definitions: Mapping[str, str] | None = None,
+    extra_functions: tuple[str, ...] = (),
+    provided: Mapping[str, Any] | None = None,
+) -> MockLinkingModule:
+    """Declare mock tables in ``schema_name`` and build the linking module.
+
+    ``provided`` maps upstream names to real objects (tables of other Elements
+    activated first); those are not mocked. Needs DataJoint connected.
+    """
+    dj = compat.datajoint()
+    definitions = definitions or {}
+    provided = provided or {}
+    module = types.ModuleType(f"{MOCK_MODULE_PREFIX}_{schema_name}")
+    module.__doc__ = "Linking module synthesized by element-harness."
+    result = MockLinkingModule(module)
+    module.__dict__.update(provided)
+    to_mock = {
+        key: table
+        for key, table in requirements.tables.items()
+        if key not in provided and table.name not in provided
+    }
+    if to_mock:
+        result.schema = dj.Schema(
+            schema_name, context=module.__dict__, create_schema=True, create_tables=True
+        )
+    declared: dict[str, type] = {}
+    for key in sorted(to_mock):
+        table = to_mock[key]
+        if table.name in declared:
+            cls = declared[table.name]
+        else:
+            definition = (
+                definitions.get(table.qualified)
+                or definitions.get(table.name)
+                or mock_definition(table)
+            )
+            cls = type(
+                table.name, (dj.Manual,), {"definition": definition, "__module__": module.__name__}
+            )
+            result.schema(cls)
+            declared[table.name] = cls
+            result.tables[table.qualified] = definition
+        if table.namespace:
+            namespace = module.__dict__.setdefault(
+                table.namespace, types.ModuleType(table.namespace)
+            )
+            setattr(namespace, table.name, cls)
+        else:
+            module.__dict__[table.name] = cls
+    for name in sorted(requirements.functions | set(extra_functions)):
+        if name in provided:
+            continue
+        module.__dict__[name] = _mock_function(name, data_root)
+        result.functions.append(name)
+    return result

@@ -1,0 +1,72 @@
+"""An isolated schema namespace and the least-privilege user confined to it.
+
+Every check gets a short unique prefix (run, xdist worker, sequence number);
+every schema it creates is ``<prefix>_<stem>``, and the Element runs as a
+database user that may touch only those schemas. Two checks, two workers or
+two runs on one server therefore never see each other's schemas, and an
+Element that reaches outside fails loudly instead of littering the server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.db.backends.base import Backend
+from harness.redact import new_password
+
+#: MySQL account names are limited to 32 characters; schema names to 64.
+MAX_PREFIX = 20
+_sequence = itertools.count(1)
+
+
+def worker_tag() -> str:
+    """``w3`` for pytest-xdist worker gw3, ``m`` otherwise."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return "w" + worker[2:] if worker.startswith("gw") else "m"
+
+
+def new_prefix(run_id: str) -> str:
+    """A prefix unique to this run, worker and check, e.g. ``eh_3fa9c1_w0n07``."""
+    prefix = f"eh_{run_id[:6]}_{worker_tag()}n{next(_sequence):02d}"
+    assert len(prefix) <= MAX_PREFIX, prefix
+    return prefix
+
+
+@dataclass
+class Namespace:
+    """A prefix, its user and the admin connection that manages both."""
+
+    backend: Backend
+    admin: Any = field(repr=False)
+    prefix: str
+    user: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def create(
+        cls, backend: Backend, admin: Any, prefix: str, expected_schemas: list[str] | None = None
+    ) -> Namespace:
+        password = new_password()
+        try:
+            backend.create_namespace_user(admin, prefix, password, prefix, expected_schemas or [])
+        except BaseException:
+            backend.drop_namespace(admin, prefix, prefix)  # half-made: leave nothing
+            raise
+        return cls(backend, admin, prefix, prefix, password)
+
+    def schema(self, stem: str) -> str:
+        return f"{self.prefix}_{stem}"
+
+    def schemas(self) -> list[str]:
+        return self.backend.namespace_schemas(self.admin, self.prefix)
+
+    def drop(self) -> list[str]:
+        """Drop the namespace; return what is left afterwards (empty when clean)."""
+        self.backend.drop_namespace(self.admin, self.user, self.prefix)
+        left = self.schemas()
+        if self.backend.user_exists(self.admin, self.user):
+            left.append(f"user {self.user}")
+        return left

@@ -1,0 +1,502 @@
+"""Check one Element: import, plan, mock, activate, catalog, verify, tear down.
+
+This is the engine the CLI and the pytest plugin share. Each step records its
+time, and every failure is classified (see :mod:`harness.activation.failures`)
+instead of escaping as a traceback. Whatever happens, the namespace's schemas
+and user are dropped before the function returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.activation import compat
+from harness.activation.discovery import (
+    LoadedModule,
+    ModuleSource,
+    load_module,
+    package_locations,
+    package_sources,
+)
+from harness.activation.failures import (
+    IMPORT_ERROR,
+    TIMEOUT,
+    UNRESOLVED_REFERENCE,
+    Failure,
+    classify,
+)
+from harness.activation.linking import LinkingRequirements, analyze
+from harness.activation.mocks import MockLinkingModule, synthesize
+from harness.activation.namespace import Namespace
+from harness.activation.plan import ActivationStep, PlanError, choose_modules, step_from_signature
+from harness.activation.scope import fresh_scope
+from harness.db.backends import get_backend
+from harness.db.server import ServerInfo
+from harness.elements.targets import Target
+from harness.redact import redact_text
+from harness.results import ElementResult
+
+MOCK_STEM = "mock"
+log = logging.getLogger("harness.check")
+
+
+@dataclass
+class CheckOptions:
+    """How to run a check (the per-Element spec may tighten the timeout)."""
+
+    timeout: float = 120.0
+    stub_missing: bool = False
+
+
+@dataclass
+class Activation:
+    """A finished activation, for tests that want to use the Element's tables."""
+
+    result: ElementResult
+    modules: dict[str, Any] = field(default_factory=dict)
+    linking_module: Any = None
+    namespace: Namespace | None = None
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+
+class _WarningCollector(logging.Handler):
+    """DataJoint log records and Python warnings raised during activation, as report lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(redact_text(f"{record.name}: {record.getMessage()}"))
+
+
+def _explain_warning(message: str) -> str:
+    lowered = message.lower()
+    if "longblob" in lowered and ("raw bytes" in lowered or "<blob>" in lowered):
+        return (
+            f"{message} -- under DataJoint 2.x a bare longblob stores raw bytes: values "
+            "written by DataJoint 0.14 (serialised arrays) will not round-trip; declare "
+            "<blob> instead"
+        )
+    return message
+
+
+def call_with_timeout(
+    function: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    timeout: float,
+    on_timeout: Callable[[], None],
+) -> Any:
+    """Run ``function`` in a helper thread and give up after ``timeout`` seconds.
+
+    A hung ``activate`` cannot be killed from Python; ``on_timeout`` ends its
+    database sessions so that a thread blocked in SQL returns, and the daemon
+    thread is otherwise abandoned. The check is reported as ``timeout``.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = function(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="harness-activate", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        on_timeout()
+        raise TimeoutError(f"activate() did not return within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _closure(covers: dict[str, list[str]], start: str) -> list[str]:
+    seen: list[str] = []
+    stack = list(covers.get(start, []))
+    while stack:
+        module = stack.pop(0)
+        if module not in seen and module != start:
+            seen.append(module)
+            stack.extend(covers.get(module, []))
+    return seen
+
+
+def _import_order(chosen: list[str], covers: dict[str, list[str]]) -> list[str]:
+    order: list[str] = []
+    for module in chosen:
+        for dependency in [*reversed(_closure(covers, module)), module]:
+            if dependency not in order:
+                order.append(dependency)
+    return order
+
+
+class ElementCheck:
+    """One check of one target on one server; :meth:`run` returns the result."""
+
+    def __init__(
+        self, target: Target, server: ServerInfo, prefix: str, options: CheckOptions | None = None
+    ) -> None:
+        self.target = target
+        self.server = server
+        self.prefix = prefix
+        self.options = options or CheckOptions()
+        self.backend = get_backend(server.backend)
+        self.result = ElementResult(target=target.text, name=target.name, version=target.version)
+        self.timer = _Timer(self.result.timings)
+        self.loaded: dict[str, LoadedModule] = {}
+        self.mock: MockLinkingModule | None = None
+        self.namespace: Namespace | None = None
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _fail(self, failure: Failure, check: str) -> None:
+        self.result.fail(failure)
+        self.result.add_check(check, False, failure.render())
+
+    def _import(self, sources: dict[str, ModuleSource], order: list[str]) -> bool:
+        with self.timer("import_s"):
+            for name in order:
+                source = sources.get(name)
+                if source is None:
+                    self._fail(
+                        Failure(
+                            IMPORT_ERROR,
+                            f"{name} is not a module of {self.target.package}",
+                            module=name,
+                            hint="check [check].modules in the spec",
+                        ),
+                        "imported",
+                    )
+                    return False
+                try:
+                    self.loaded[name] = load_module(source)
+                except Exception as exc:
+                    self._fail(
+                        classify(
+                            exc,
+                            phase="import",
+                            module=name,
+                            packages=(self.target.package,),
+                            prefix=self.prefix,
+                        ),
+                        "imported",
+                    )
+                    return False
+        self.result.add_check("imported", True, f"{len(order)} module(s): {', '.join(order)}")
+        return True
+
+    def _plan(self, chosen: list[str], covers: dict[str, list[str]]) -> list[ActivationStep]:
+        overrides = {override.module: override for override in self.target.activations}
+        steps = []
+        for module in chosen:
+            override = overrides.get(module)
+            function_name = override.function if override else "activate"
+            function = getattr(self.loaded[module].module, function_name, None)
+            if function is None:
+                raise PlanError(f"{module} has no function {function_name}()")
+            covered = (
+                list(override.covers) if override and override.covers else _closure(covers, module)
+            )
+            steps.append(step_from_signature(module, function, covered, override))
+        return steps
+
+    def _activate(
+        self, steps: list[ActivationStep], requirements: LinkingRequirements, data_root: Path
+    ) -> bool:
+        collector = _WarningCollector()
+        datajoint_logger = logging.getLogger("datajoint")
+        datajoint_logger.addHandler(collector)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                return self._activate_steps(steps, requirements, data_root)
+        finally:
+            datajoint_logger.removeHandler(collector)
+            lines = collector.lines + [
+                redact_text(f"{w.category.__name__}: {w.message}")
+                for w in caught
+                if self._worth_reporting(w)
+            ]
+            self.result.warnings.extend(_explain_warning(line) for line in dict.fromkeys(lines))
+
+    def _worth_reporting(self, warning: warnings.WarningMessage) -> bool:
+        """DataJoint's and the Element's warnings; not other libraries' deprecations."""
+        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            return True
+        return f"/{self.target.package}/" in warning.filename
+
+    def _activate_steps(
+        self, steps: list[ActivationStep], requirements: LinkingRequirements, data_root: Path
+    ) -> bool:
+        assert self.namespace is not None
+        with self.timer("mock_s"):
+            try:
+                self.mock = synthesize(
+                    requirements,
+                    schema_name=self.namespace.schema(MOCK_STEM),
+                    data_root=data_root,
+                    definitions=self.target.mock_tables,
+                    extra_functions=self.target.mock_functions,
+                )
+            except Exception as exc:
+                self._fail(
+                    classify(
+                        exc,
+                        phase="activate",
+                        module="(mock linking module)",
+                        packages=(self.target.package,),
+                        prefix=self.prefix,
+                    ),
+                    "activated",
+                )
+                return False
+        self.result.mocked_tables = dict(self.mock.tables)
+        self.result.mocked_functions = list(self.mock.functions)
+        timeout = self.target.timeout or self.options.timeout
+        with self.timer("activate_s"):
+            for step in steps:
+                args, kwargs = step.arguments(self.prefix, self.mock.module)
+                function = getattr(self.loaded[step.module].module, step.function)
+                self.result.activations.append(
+                    {
+                        "module": step.module,
+                        "function": step.function,
+                        "covers": list(step.covers),
+                        "schemas": {
+                            name: f"{self.prefix}_{stem}"
+                            for name, stem in step.schema_stems.items()
+                        },
+                    }
+                )
+                try:
+                    call_with_timeout(function, args, kwargs, timeout, self._end_sessions)
+                except Exception as exc:
+                    failure = classify(
+                        exc,
+                        phase="activate",
+                        module=step.module,
+                        packages=(self.target.package,),
+                        prefix=self.prefix,
+                        linking_module=self.mock.module,
+                    )
+                    self._fail(failure, "activated")
+                    return False
+        self.result.add_check(
+            "activated", True, f"{len(steps)} activate() call(s) in namespace {self.prefix}_*"
+        )
+        return True
+
+    def _end_sessions(self) -> None:
+        if self.namespace is None:
+            return
+        with contextlib.suppress(Exception):
+            self.backend.end_sessions(self.namespace.admin, self.namespace.user)
+
+    def _verify(self, admin: Any, before: set[str]) -> None:
+        assert self.namespace is not None
+        with self.timer("catalog_s"):
+            catalog = self.backend.read_catalog(admin, self.prefix)
+            after = self.backend.all_schemas(admin)
+        with self.timer("verify_s"):
+            element_tables = [table for table in catalog if table.schema != MOCK_STEM]
+            self.result.tables = element_tables
+            self.result.schemas = sorted(
+                {table.schema for table in element_tables}
+                | {
+                    schema[len(self.prefix) + 1 :]
+                    for schema in self.namespace.schemas()
+                    if schema != self.namespace.schema(MOCK_STEM)
+                }
+            )
+            present = {(table.schema, table.name) for table in catalog}
+            missing = []
+            for loaded in self.loaded.values():
+                for queued in loaded.tables:
+                    database = getattr(queued.cls, "database", None)
+                    stem = database[len(self.prefix) + 1 :] if database else "?"
+                    if (stem, queued.name) not in present:
+                        missing.append(f"{loaded.source.name}.{queued.name}")
+            self.result.add_check(
+                "declared_all",
+                not missing,
+                "missing: " + ", ".join(missing)
+                if missing
+                else f"{len(element_tables)} table(s) in {len(self.result.schemas)} schema(s)",
+            )
+            mocked = ", ".join(sorted(self.result.mocked_tables)) or "none"
+            self.result.add_check("references_resolved", True, f"mocked upstream: {mocked}")
+            outside = sorted(after - before - set(self.namespace.schemas()))
+            self.result.add_check(
+                "namespace_confined",
+                not outside,
+                "created outside the namespace: " + ", ".join(outside)
+                if outside
+                else f"every schema is {self.prefix}_*",
+            )
+
+    # -- the whole check ---------------------------------------------------------------------
+
+    def run(self, *, keep_modules: Callable[[Activation], None] | None = None) -> ElementResult:
+        """Run the check; ``keep_modules`` sees the live activation before teardown."""
+        target = self.target
+        compat.require_backend_support(self.backend.name)
+        admin = self.backend.connect(
+            self.server.host, self.server.port, self.server.admin_user, self.server.admin_password
+        )
+        try:
+            before = self.backend.all_schemas(admin)
+            with self.timer("namespace_s"):
+                self.namespace = Namespace.create(
+                    self.backend, admin, self.prefix, [f"{self.prefix}_{MOCK_STEM}"]
+                )
+            try:
+                self._run_in_scope(admin, before, keep_modules)
+            finally:
+                with self.timer("teardown_s"):
+                    left = self.namespace.drop()
+                self.result.add_check(
+                    "teardown_clean",
+                    not left,
+                    "left behind: " + ", ".join(left)
+                    if left
+                    else "namespace schemas and user dropped",
+                )
+        finally:
+            with contextlib.suppress(Exception):
+                admin.close()
+        del target
+        return self.result
+
+    def _run_in_scope(
+        self, admin: Any, before: set[str], keep_modules: Callable[[Activation], None] | None
+    ) -> None:
+        target = self.target
+        with (
+            fresh_scope(
+                (target.package,),
+                sys_path=target.sys_path,
+                stubs=target.stubs,
+                stub_all_missing=self.options.stub_missing,
+            ) as finder,
+            tempfile.TemporaryDirectory(prefix=f"{self.prefix}-data-") as data_root,
+        ):
+            try:
+                with self.timer("import_s"):
+                    sources = {
+                        source.name: source
+                        for source in package_sources(
+                            target.package, package_locations(target.package)
+                        )
+                        if source.name not in target.exclude
+                    }
+                    chosen, covers = choose_modules(sources, target.package, target.modules)
+            except ModuleNotFoundError as exc:
+                self._fail(
+                    classify(
+                        exc,
+                        phase="import",
+                        module=target.package,
+                        packages=(target.package,),
+                        prefix=self.prefix,
+                    ),
+                    "imported",
+                )
+                return
+            if not chosen:
+                self._fail(
+                    Failure(
+                        IMPORT_ERROR,
+                        f"{target.package} holds no module with a "
+                        "deferred schema and an activate() function",
+                        module=target.package,
+                        hint="name the modules to check in [check].modules",
+                    ),
+                    "imported",
+                )
+                return
+            imported = self._import(sources, _import_order(chosen, covers))
+            self.result.stubbed_imports = sorted(finder.stubbed)
+            if not imported:
+                return
+            with self.timer("plan_s"):
+                requirements = analyze(self.loaded.values())
+                self.result.linking_functions = {
+                    "required": sorted(requirements.required_functions),
+                    "optional": sorted(requirements.optional_functions),
+                }
+                if requirements.broken:
+                    broken = requirements.broken[0]
+                    file, line = broken.table.source_line(broken.reference.line)
+                    self._fail(
+                        Failure(
+                            UNRESOLVED_REFERENCE,
+                            f"{broken.table.module}.{broken.table.name}: reference "
+                            f"{broken.reference.target!r} cannot resolve ({broken.reason})",
+                            module=broken.table.module,
+                            table=broken.table.name,
+                            file=file,
+                            line=line,
+                            hint="fix the reference or define the table it names",
+                        ),
+                        "references_resolved",
+                    )
+                    return
+                try:
+                    steps = self._plan(chosen, covers)
+                except PlanError as exc:
+                    self._fail(
+                        Failure(
+                            "activation_error",
+                            str(exc),
+                            module=chosen[0],
+                            hint="give the argument in the spec: [[activate]] "
+                            "module = ... with [activate.args]",
+                        ),
+                        "activated",
+                    )
+                    return
+            assert self.namespace is not None
+            with compat.connected(
+                self.server.host,
+                self.server.port,
+                self.namespace.user,
+                self.namespace.password,
+                self.backend.name,
+            ):
+                activated = self._activate(steps, requirements, Path(data_root))
+                if activated and keep_modules is not None:
+                    keep_modules(
+                        Activation(
+                            self.result,
+                            {name: item.module for name, item in self.loaded.items()},
+                            self.mock.module if self.mock else None,
+                            self.namespace,
+                        )
+                    )
+            if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
+                return
+            self._verify(admin, before)

@@ -1,0 +1,283 @@
+"""What exists in a namespace, read from the server itself.
+
+DataJoint encodes a table's tier in its name (``#lookup``, ``_imported``,
+``__computed``, ``master__part``) and its class name in CamelCase, so the
+server's catalog alone gives tier, class, keys and foreign keys. Schema names
+are reported as stems (the namespace prefix removed) so results are portable
+between runs and servers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.db.backends.base import Backend
+
+_INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+#: DataJoint 2.x records the declared core type at the start of the column comment.
+_CORE_TYPE_MARK = re.compile(r"^:(?P<type>[^:]+):")
+
+
+@dataclass
+class Attribute:
+    name: str
+    type: str
+    nullable: bool
+    default: str | None
+    comment: str = ""
+    #: The DataJoint 2.x core type the attribute was declared with (``int32``), if recorded.
+    core_type: str | None = None
+
+
+@dataclass
+class ForeignKey:
+    parent: str  # "<stem>.<ClassName>"
+    attributes: dict[str, str]  # child attribute -> parent attribute
+    nullable: bool = False
+
+
+@dataclass
+class Table:
+    schema: str  # stem
+    name: str  # class name, "Master.Part" for parts
+    tier: str
+    master: str | None
+    primary_key: list[str]
+    attributes: list[Attribute] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    comment: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def camel_case(snake: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
+
+
+def classify_table_name(table_name: str) -> tuple[str, str, str | None] | None:
+    """(class name, tier, master class) from a DataJoint table name; None for internals."""
+    if table_name.startswith("~"):
+        return None
+    if "__" in table_name.lstrip("_#"):
+        master_raw, part_raw = table_name.rsplit("__", 1)
+        master = classify_table_name(master_raw)
+        if master is None:
+            return None
+        return f"{master[0]}.{camel_case(part_raw)}", "part", master[0]
+    for marker, tier in (("__", "computed"), ("_", "imported"), ("#", "lookup")):
+        if table_name.startswith(marker):
+            return camel_case(table_name[len(marker) :]), tier, None
+    return camel_case(table_name), "manual", None
+
+
+def normalize_type(column_type: str) -> str:
+    """Spell equal types equally across MySQL 8, MySQL 9 and MariaDB."""
+    text = column_type.strip().lower()
+    text = _INT_WIDTH.sub(r"\1", text)
+    return text.replace(" character set utf8mb4", "").replace(" collate utf8mb4_bin", "")
+
+
+def normalize_default(default: Any, nullable: bool) -> str | None:
+    if default is None:
+        return None
+    text = str(default)
+    if text.upper() == "NULL":
+        return None if nullable else "NULL"
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
+    if text.lower() in {"current_timestamp()", "current_timestamp"}:
+        return "CURRENT_TIMESTAMP"
+    return text
+
+
+def split_comment(comment: str | None) -> tuple[str, str | None]:
+    """(comment proper, DataJoint 2.x core type recorded in it or None)."""
+    text = comment or ""
+    match = _CORE_TYPE_MARK.match(text)
+    if match is None:
+        return text, None
+    return text[match.end() :].strip(), match.group("type")
+
+
+def _stem(schema: str, prefix: str) -> str:
+    return schema[len(prefix) + 1 :] if schema.startswith(prefix + "_") else schema
+
+
+def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
+    """Tables of every schema named ``<prefix>_*`` on a MySQL or MariaDB server."""
+    pattern = backend.like_prefix(prefix)  # type: ignore[attr-defined]
+    # information_schema answers per schema pattern in three queries, whatever the size.
+    tables: dict[tuple[str, str], Table] = {}
+    for schema, name, comment in backend.query(
+        connection,
+        "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
+        "WHERE table_schema LIKE %s ORDER BY table_schema, table_name",
+        (pattern,),
+    ):
+        described = classify_table_name(name)
+        if described is None:
+            continue
+        class_name, tier, master = described
+        tables[(schema, name)] = Table(
+            schema=_stem(schema, prefix),
+            name=class_name,
+            tier=tier,
+            master=master,
+            primary_key=[],
+            comment=comment or "",
+        )
+    for schema, name, column, column_type, nullable, default, comment, key in backend.query(
+        connection,
+        "SELECT table_schema, table_name, column_name, column_type, is_nullable, "
+        "column_default, column_comment, column_key FROM information_schema.columns "
+        "WHERE table_schema LIKE %s ORDER BY table_schema, table_name, ordinal_position",
+        (pattern,),
+    ):
+        table = tables.get((schema, name))
+        if table is None:
+            continue
+        is_nullable = nullable == "YES"
+        text, core_type = split_comment(comment)
+        table.attributes.append(
+            Attribute(
+                column,
+                normalize_type(column_type),
+                is_nullable,
+                normalize_default(default, is_nullable),
+                text,
+                core_type,
+            )
+        )
+        if key == "PRI":
+            table.primary_key.append(column)
+    nullable_columns = {
+        (t.schema, t.name, a.name) for t in tables.values() for a in t.attributes if a.nullable
+    }
+    grouped: dict[tuple[str, str, str], ForeignKey] = {}
+    for (
+        schema,
+        name,
+        constraint,
+        column,
+        parent_schema,
+        parent_table,
+        parent_column,
+    ) in backend.query(
+        connection,
+        "SELECT table_schema, table_name, constraint_name, column_name, "
+        "referenced_table_schema, referenced_table_name, referenced_column_name "
+        "FROM information_schema.key_column_usage WHERE table_schema LIKE %s "
+        "AND referenced_table_name IS NOT NULL "
+        "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+        (pattern,),
+    ):
+        table = tables.get((schema, name))
+        parent = classify_table_name(parent_table)
+        if table is None or parent is None:
+            continue
+        key = (schema, name, constraint)
+        if key not in grouped:
+            grouped[key] = ForeignKey(
+                parent=f"{_stem(parent_schema, prefix)}.{parent[0]}", attributes={}
+            )
+            table.foreign_keys.append(grouped[key])
+        grouped[key].attributes[column] = parent_column
+        if (table.schema, table.name, column) in nullable_columns:
+            grouped[key].nullable = True
+    for table in tables.values():
+        table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
+    return sorted(tables.values(), key=lambda t: (t.schema, t.name))
+
+
+def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
+    """Tables of every schema named ``<prefix>_*`` on a PostgreSQL server."""
+    tables: dict[tuple[str, str], Table] = {}
+    for schema, name in backend.query(
+        connection,
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE starts_with(table_schema, %s) AND table_type = 'BASE TABLE' "
+        "ORDER BY 1, 2",
+        (prefix + "_",),
+    ):
+        described = classify_table_name(name)
+        if described is None:
+            continue
+        class_name, tier, master = described
+        tables[(schema, name)] = Table(
+            schema=_stem(schema, prefix), name=class_name, tier=tier, master=master, primary_key=[]
+        )
+    for schema, name, column, data_type, nullable, default in backend.query(
+        connection,
+        "SELECT table_schema, table_name, column_name, "
+        "format_type(a.atttypid, a.atttypmod), is_nullable, column_default "
+        "FROM information_schema.columns c JOIN pg_attribute a "
+        "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
+        "AND a.attname = c.column_name "
+        "WHERE starts_with(table_schema, %s) ORDER BY 1, 2, ordinal_position",
+        (prefix + "_",),
+    ):
+        table = tables.get((schema, name))
+        if table is not None:
+            is_nullable = nullable == "YES"
+            table.attributes.append(
+                Attribute(
+                    column,
+                    normalize_type(data_type),
+                    is_nullable,
+                    normalize_default(default, is_nullable),
+                )
+            )
+    for schema, name, column in backend.query(
+        connection,
+        "SELECT tc.table_schema, tc.table_name, kcu.column_name "
+        "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage "
+        "kcu USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
+        "AND starts_with(tc.table_schema, %s) ORDER BY 1, 2, kcu.ordinal_position",
+        (prefix + "_",),
+    ):
+        table = tables.get((schema, name))
+        if table is not None:
+            table.primary_key.append(column)
+    grouped: dict[tuple[str, str, str], ForeignKey] = {}
+    for (
+        schema,
+        name,
+        constraint,
+        column,
+        parent_schema,
+        parent_table,
+        parent_column,
+    ) in backend.query(
+        connection,
+        "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
+        "pk.table_schema, pk.table_name, pk.column_name "
+        "FROM information_schema.referential_constraints rc "
+        "JOIN information_schema.key_column_usage kcu "
+        "ON kcu.constraint_schema = rc.constraint_schema "
+        "AND kcu.constraint_name = rc.constraint_name "
+        "JOIN information_schema.key_column_usage pk "
+        "ON pk.constraint_schema = rc.unique_constraint_schema "
+        "AND pk.constraint_name = rc.unique_constraint_name "
+        "AND pk.ordinal_position = kcu.position_in_unique_constraint "
+        "WHERE starts_with(kcu.table_schema, %s) ORDER BY 1, 2, 3, kcu.ordinal_position",
+        (prefix + "_",),
+    ):
+        table = tables.get((schema, name))
+        parent = classify_table_name(parent_table)
+        if table is None or parent is None:
+            continue
+        key = (schema, name, constraint)
+        if key not in grouped:
+            grouped[key] = ForeignKey(
+                parent=f"{_stem(parent_schema, prefix)}.{parent[0]}", attributes={}
+            )
+            table.foreign_keys.append(grouped[key])
+        grouped[key].attributes[column] = parent_column
+    return sorted(tables.values(), key=lambda t: (t.schema, t.name))

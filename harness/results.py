@@ -1,0 +1,75 @@
+"""Results of checking Elements: the data every report format is made from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.activation.failures import Failure
+from harness.db.catalog import Table
+
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+
+@dataclass
+class CheckOutcome:
+    """One named check of one Element (``imported``, ``activated``, ...)."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class ElementResult:
+    """Everything known about one checked target."""
+
+    target: str
+    name: str
+    version: str | None = None
+    status: str = PASSED
+    failure: Failure | None = None
+    schemas: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    mocked_tables: dict[str, str] = field(default_factory=dict)
+    mocked_functions: list[str] = field(default_factory=list)
+    linking_functions: dict[str, list[str]] = field(default_factory=dict)
+    stubbed_imports: list[str] = field(default_factory=list)
+    activations: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
+        status = SKIPPED if passed is None else (PASSED if passed else FAILED)
+        self.checks.append(CheckOutcome(name, status, detail))
+        if status == FAILED and self.status == PASSED:
+            self.status = FAILED
+
+    def fail(self, failure: Failure) -> None:
+        self.failure = failure
+        self.status = ERROR if failure.class_ in {"server_error"} else FAILED
+
+    def check(self, name: str) -> CheckOutcome | None:
+        return next((check for check in self.checks if check.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+            "failure": self.failure.to_dict() if self.failure else None,
+            "schemas": self.schemas,
+            "tables": [table.to_dict() for table in self.tables],
+            "mocked": {"tables": self.mocked_tables, "functions": self.mocked_functions},
+            "linking_functions": self.linking_functions,
+            "stubbed_imports": self.stubbed_imports,
+            "activations": self.activations,
+            "checks": [check.to_dict() for check in self.checks],
+            "warnings": self.warnings,
+            "timings": {key: round(value, 4) for key, value in self.timings.items()},
+        }
