@@ -90,6 +90,84 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
+    tables = len(result.tables)
+    schemas = len(result.schemas)
+    total = sum(result.timings.values())
+    label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}.get(result.status, "?")
+    version = f" {result.version}" if result.version else ""
+    if quiet and result.status == "passed":
+        return
+    print(
+        f"{label:5} {result.name}{version}: {tables} table(s) in {schemas} schema(s) "
+        f"({total:.2f} s)"
+    )
+    if result.failure is not None:
+        for line in result.failure.render().splitlines():
+            print(f"      {line}")
+    for check in result.checks:
+        if check.status == "failed" and (result.failure is None or check.name != "activated"):
+            print(f"      check {check.name} failed: {check.detail}")
+    if verbose:
+        timing = ", ".join(f"{key[:-2]} {value:.3f} s" for key, value in result.timings.items())
+        print(f"      time: {timing}")
+        if result.mocked_tables or result.mocked_functions:
+            print(
+                f"      mocked: tables {', '.join(result.mocked_tables) or '-'}; "
+                f"functions {', '.join(result.mocked_functions) or '-'}"
+            )
+        if result.stubbed_imports:
+            print(f"      stubbed imports: {', '.join(result.stubbed_imports)}")
+        for warning in result.warnings:
+            print(f"      warning: {warning}")
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Check Elements against the configured server."""
+    from harness.activation.runner import CheckOptions
+    from harness.db.provider import provide_server
+    from harness.reports.json_report import write_json
+    from harness.runinfo import RunIdentity
+    from harness.session import prepare_targets, run_checks
+
+    if args.list:
+        from harness.elements.spec import find_spec, load_spec, spec_search_dirs
+
+        for directory in spec_search_dirs():
+            for path in sorted(directory.glob("*.toml")):
+                spec = load_spec(path)
+                print(f"{spec.name:34} {spec.version or '-':10} {path}")
+        del find_spec
+        return EXIT_OK
+    if not args.targets:
+        raise HarnessError(
+            "no target given",
+            hint="e.g. harness check element-lab; `harness check --list` shows the known specs",
+        )
+    verbose = getattr(args, "verbose", False)
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    targets = prepare_targets(args.targets, install=not args.no_install, say=say)
+    settings = settings_from_args(args)
+    options = CheckOptions(timeout=args.timeout, stub_missing=args.stub_missing)
+    run = RunIdentity.new()
+    with provide_server(settings, run) as server:
+        if not args.quiet:
+            print(f"server: {server.describe()}", file=sys.stderr)
+        report = run_checks(
+            targets,
+            server,
+            run,
+            options,
+            on_result=lambda result: _print_result(result, verbose, args.quiet),
+        )
+    if args.json:
+        write_json(report, Path(args.json))
+    summary = report.summary()
+    if not args.quiet or not report.passed:
+        print(f"{summary['passed']} passed, {summary['failed'] + summary['error']} failed")
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from harness.db.sweep import sweep_containers
 
@@ -157,6 +235,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_server_options(smoke)
     smoke.set_defaults(handler=_cmd_smoke)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="check that Elements import, activate and declare their tables",
+        description="Check each TARGET (a spec name under elements/, a spec "
+        "file, an installed package or module, or an Element's source directory) on a real "
+        "server: import, activate with a synthesized linking module in an isolated namespace, "
+        "read the catalog, tear down.",
+    )
+    check.add_argument("targets", nargs="*", metavar="TARGET")
+    check.add_argument("--list", action="store_true", help="list the known Element specs")
+    check.add_argument(
+        "--stub-missing",
+        action="store_true",
+        help="stub any package an Element imports that is not installed",
+    )
+    check.add_argument(
+        "--no-install", action="store_true", help="never pip-install an Element a spec names"
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="seconds allowed for each activate() call (default 120)",
+    )
+    check.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    check.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    _add_server_options(check)
+    check.set_defaults(handler=_cmd_check)
 
     sweep = commands.add_parser(
         "sweep",

@@ -15,8 +15,15 @@ from harness.errors import ConfigurationError
 
 
 def datajoint() -> Any:
-    import datajoint
+    """The datajoint module, imported without its "no datajoint.json" start-up warning.
 
+    The harness configures DataJoint itself, so that warning is noise to its users.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*datajoint.json")
+        import datajoint
     return datajoint
 
 

@@ -224,18 +224,23 @@ class ElementCheck:
             steps.append(step_from_signature(module, function, covered, override))
         return steps
 
-    def _activate(
-        self, steps: list[ActivationStep], requirements: LinkingRequirements, data_root: Path
-    ) -> bool:
+    @contextlib.contextmanager
+    def _capture_warnings(self) -> Iterator[None]:
+        """Route DataJoint's log records and warnings into the report, not the terminal."""
         collector = _WarningCollector()
         datajoint_logger = logging.getLogger("datajoint")
+        own_handlers = list(datajoint_logger.handlers)
+        for handler in own_handlers:
+            datajoint_logger.removeHandler(handler)
         datajoint_logger.addHandler(collector)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                return self._activate_steps(steps, requirements, data_root)
+                yield
         finally:
             datajoint_logger.removeHandler(collector)
+            for handler in own_handlers:
+                datajoint_logger.addHandler(handler)
             lines = collector.lines + [
                 redact_text(f"{w.category.__name__}: {w.message}")
                 for w in caught
@@ -480,14 +485,17 @@ class ElementCheck:
                     )
                     return
             assert self.namespace is not None
-            with compat.connected(
-                self.server.host,
-                self.server.port,
-                self.namespace.user,
-                self.namespace.password,
-                self.backend.name,
+            with (
+                self._capture_warnings(),
+                compat.connected(
+                    self.server.host,
+                    self.server.port,
+                    self.namespace.user,
+                    self.namespace.password,
+                    self.backend.name,
+                ),
             ):
-                activated = self._activate(steps, requirements, Path(data_root))
+                activated = self._activate_steps(steps, requirements, Path(data_root))
                 if activated and keep_modules is not None:
                     keep_modules(
                         Activation(

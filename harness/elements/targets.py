@@ -100,15 +100,15 @@ def target_from_spec(text: str, spec: Any) -> Target:
 
 def resolve_target(text: str) -> Target:
     """Resolve what the user typed; :class:`ConfigurationError` says what was tried."""
+    path = Path(text)
+    if path.is_dir() and (("/" in text) or text.startswith(".")):
+        return _package_dir_target(text, path)
     from harness.elements.spec import find_spec, load_spec
 
-    path = Path(text)
     if text.endswith(".toml"):
         if not path.is_file():
             raise ConfigurationError(f"spec file {text} does not exist")
         return target_from_spec(text, load_spec(path))
-    if path.is_dir() and (("/" in text) or text.startswith(".")):
-        return _package_dir_target(text, path)
     spec_path = find_spec(text)
     if spec_path is not None:
         return target_from_spec(text, load_spec(spec_path))

@@ -1,0 +1,1 @@
+"""Report formats built from :class:`harness.session.RunReport`."""

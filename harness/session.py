@@ -1,0 +1,114 @@
+"""Check several targets on one server: the engine behind ``harness check`` and pytest.
+
+Targets are resolved (and installed when a spec says how) before any server
+starts, so a typo costs nothing; then each target is checked in its own
+namespace on the shared server and a :class:`RunReport` collects the results.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import __version__
+from harness.activation import compat
+from harness.activation.failures import IMPORT_ERROR, Failure
+from harness.activation.namespace import new_prefix
+from harness.activation.runner import CheckOptions, ElementCheck
+from harness.db.server import ServerInfo
+from harness.elements.targets import Target, resolve_target
+from harness.install import ensure_installed, installed_version, is_importable
+from harness.results import PASSED, ElementResult
+from harness.runinfo import RunIdentity
+
+
+@dataclass
+class RunReport:
+    """Results of one run, with the environment they were obtained in."""
+
+    harness_version: str
+    environment: dict[str, Any]
+    results: list[ElementResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.status == PASSED for result in self.results)
+
+    def summary(self) -> dict[str, int]:
+        counts = {"total": len(self.results), "passed": 0, "failed": 0, "error": 0}
+        for result in self.results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+
+def environment(server: ServerInfo | None) -> dict[str, Any]:
+    """What the results depend on: Python, DataJoint, the server (no secrets)."""
+    return {
+        "python": platform.python_version(),
+        "platform": sys.platform,
+        "datajoint": compat.version(),
+        "server": None
+        if server is None
+        else {
+            "backend": server.backend,
+            "version": server.version,
+            "kind": server.kind,
+            "image": None
+            if server.image is None
+            else {"name": server.image.name, "id": server.image.id},
+        },
+    }
+
+
+def prepare_targets(
+    texts: Sequence[str], *, install: bool, say: Callable[[str], None]
+) -> list[Target]:
+    """Resolve every target and install what specs ask for; errors before any server."""
+    targets = [resolve_target(text) for text in texts]
+    for target in targets:
+        if target.spec is not None and target.spec.install is not None:
+            ensure_installed(target.spec, allow=install, say=say)
+    return targets
+
+
+def check_target(
+    target: Target, server: ServerInfo, run: RunIdentity, options: CheckOptions
+) -> ElementResult:
+    """Check one resolved target in a fresh namespace on ``server``."""
+    if not target.sys_path and not is_importable(target.package):
+        result = ElementResult(target=target.text, name=target.name, version=target.version)
+        hint = (
+            "run without --no-install so the harness installs it"
+            if target.spec is not None and target.spec.install is not None
+            else f"pip install {target.name}"
+        )
+        result.fail(
+            Failure(
+                IMPORT_ERROR, f"{target.package} is not installed", module=target.package, hint=hint
+            )
+        )
+        result.add_check("imported", False, result.failure.render() if result.failure else "")
+        return result
+    result = ElementCheck(target, server, new_prefix(run.run_id), options).run()
+    if not target.sys_path:
+        result.version = installed_version(target.package, target.spec) or result.version
+    return result
+
+
+def run_checks(
+    targets: Sequence[Target],
+    server: ServerInfo,
+    run: RunIdentity,
+    options: CheckOptions,
+    on_result: Callable[[ElementResult], None] | None = None,
+) -> RunReport:
+    report = RunReport(__version__, environment(server))
+    for target in targets:
+        result = check_target(target, server, run, options)
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return report
