@@ -81,16 +81,15 @@ def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[bool, str 
     return True, None
 
 
-def analyze_tables(
-    tables: Iterable[QueuedTable], requirements: LinkingRequirements, element_table_names: set[str]
-) -> None:
+def analyze_tables(tables: Iterable[QueuedTable], requirements: LinkingRequirements) -> None:
     """Add the upstream tables referenced by ``tables`` to ``requirements``."""
     for table in tables:
         for reference in parse_references(table.definition):
             if reference.head in {"master", "self"}:
                 continue
-            if reference.head in element_table_names and "." not in reference.target:
-                continue  # another table of this schema, declared before or with it
+            # Resolved like DataJoint does: in the module's globals (which hold the
+            # Element's own classes), so a part named like an upstream table (a part
+            # `Allele.Source` referencing `-> Source`) still points upstream.
             inside, problem = _resolve_inside(table.context, reference.target)
             if inside:
                 if problem:
@@ -175,11 +174,17 @@ def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
     modules = list(modules)
     requirements = LinkingRequirements()
     for loaded in modules:
-        names = {table.cls.__name__ for table in loaded.tables}
-        analyze_tables(loaded.tables, requirements, names)
-    analyze_source((loaded.source.tree for loaded in modules), requirements)
-    # Names read from the linking module that the Element defines itself are not upstream.
+        analyze_tables(loaded.tables, requirements)
     for loaded in modules:
-        for name in [name for name in requirements.tables if name in vars(loaded.module)]:
-            requirements.tables.pop(name)
+        # Capitalised names read from the linking module are upstream tables unless the
+        # reading module defines them itself.
+        found = LinkingRequirements()
+        analyze_source([loaded.source.tree], found)
+        requirements.required_functions |= found.required_functions
+        requirements.optional_functions |= found.optional_functions
+        for name, table in found.tables.items():
+            if name not in vars(loaded.module):
+                requirements.tables.setdefault(name, table)
+    # A name probed optionally anywhere is optional everywhere.
+    requirements.required_functions -= requirements.optional_functions
     return requirements
