@@ -379,7 +379,8 @@ class ElementCheck:
                     self.backend, admin, self.prefix, [f"{self.prefix}_{MOCK_STEM}"]
                 )
             try:
-                self._run_in_scope(admin, before, keep_modules)
+                with self._capture_warnings():
+                    self._run_in_scope(admin, before, keep_modules)
             finally:
                 with self.timer("teardown_s"):
                     left = self.namespace.drop()
@@ -486,7 +487,6 @@ class ElementCheck:
                     return
             assert self.namespace is not None
             with (
-                self._capture_warnings(),
                 compat.connected(
                     self.server.host,
                     self.server.port,
