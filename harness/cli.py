@@ -286,11 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     down.set_defaults(handler=_cmd_down)
 
     try:
-        from harness.images.commands import add_images_parser
+        from harness.images.commands import add_images_parser, run_images
     except ImportError:  # pragma: no cover - the images package ships with the harness
         pass
     else:
-        add_images_parser(commands)
+        add_images_parser(commands).set_defaults(handler=run_images)
     return parser
 
 
