@@ -31,11 +31,28 @@ class UpstreamTable:
     #: Module-like namespace it is reached through (``subject`` in ``subject.Subject``).
     namespace: str | None = None
     demanded_attributes: set[str] = field(default_factory=set)
+    #: Part tables referenced below it (``-> probe.ProbeType.Electrode``) and their demands.
+    parts: dict[str, set[str]] = field(default_factory=dict)
     used_by: list[str] = field(default_factory=list)
 
     @property
     def qualified(self) -> str:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+
+def split_reference(target: str) -> tuple[str | None, str, str | None]:
+    """``probe.ProbeType.Electrode`` -> (``probe``, ``ProbeType``, ``Electrode``).
+
+    Lower-case components before the first capitalised one are the namespace
+    (a module), the first capitalised one is the table, one more is a part.
+    """
+    components = target.split(".")
+    index = next(
+        (i for i, part in enumerate(components) if part[:1].isupper()), len(components) - 1
+    )
+    namespace = ".".join(components[:index]) or None
+    part = components[index + 1] if index + 1 < len(components) else None
+    return namespace, components[index], part
 
 
 @dataclass
@@ -61,28 +78,66 @@ class LinkingRequirements:
         return self.required_functions | self.optional_functions
 
 
-def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[bool, str | None]:
-    """Whether ``dotted`` resolves in the Element's own context.
+def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[str, str | None]:
+    """How ``dotted`` resolves in the Element's own context (module globals).
 
-    Returns (handled_by_element, problem): a head found in the context means the
-    Element itself provides the name, and a missing attribute below it is a bug
-    in the Element rather than something a mock should paper over.
+    Returns (``"outside"``, None) when the head is not there (the linking
+    module's job), (``"placeholder"``, None) when it is a ``None`` the Element
+    fills in during ``activate``, (``"inside"``, problem) otherwise: a missing
+    attribute below a real object is a bug in the Element, not something a mock
+    should paper over.
     """
     head, *rest = dotted.split(".")
     if head not in context:
-        return False, None
+        return "outside", None
     value: object = context[head]
+    if value is None:
+        return "placeholder", None
     walked = head
     for attribute in rest:
         if not hasattr(value, attribute):
-            return True, f"{walked!r} has no attribute {attribute!r}"
+            return "inside", f"{walked!r} has no attribute {attribute!r}"
         value = getattr(value, attribute)
         walked += f".{attribute}"
-    return True, None
+    return "inside", None
 
 
-def analyze_tables(tables: Iterable[QueuedTable], requirements: LinkingRequirements) -> None:
-    """Add the upstream tables referenced by ``tables`` to ``requirements``."""
+def linking_assignments(tree: ast.AST) -> dict[str, str]:
+    """Globals an Element sets from its linking module: ``probe = _linking_module.probe``."""
+    found: dict[str, str] = {}
+
+    def record(target: ast.expr, value: ast.expr) -> None:
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.Attribute)
+            and isinstance(value.value, ast.Name)
+            and value.value.id in LINKING_NAMES
+        ):
+            found[target.id] = value.attr
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    for element, value in zip(target.elts, node.value.elts, strict=False):
+                        record(element, value)
+                else:
+                    record(target, node.value)
+    return found
+
+
+def analyze_tables(
+    tables: Iterable[QueuedTable],
+    requirements: LinkingRequirements,
+    from_linking: dict[str, str] | None = None,
+) -> None:
+    """Add the upstream tables referenced by ``tables`` to ``requirements``.
+
+    ``from_linking`` maps module globals the Element assigns from its linking
+    module during ``activate`` (placeholders until then) to the linking
+    attribute they come from; references through them are mocked too.
+    """
+    from_linking = from_linking or {}
     for table in tables:
         for reference in parse_references(table.definition):
             if reference.head in {"master", "self"}:
@@ -90,16 +145,24 @@ def analyze_tables(tables: Iterable[QueuedTable], requirements: LinkingRequireme
             # Resolved like DataJoint does: in the module's globals (which hold the
             # Element's own classes), so a part named like an upstream table (a part
             # `Allele.Source` referencing `-> Source`) still points upstream.
-            inside, problem = _resolve_inside(table.context, reference.target)
-            if inside:
+            where, problem = _resolve_inside(table.context, reference.target)
+            target = reference.target
+            if where == "inside":
                 if problem:
                     requirements.broken.append(BrokenReference(table, reference, problem))
                 continue
-            parts = reference.target.split(".")
-            namespace, name = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[-1])
-            key = reference.target if namespace else name
+            if where == "placeholder":
+                if reference.head not in from_linking:
+                    continue  # filled in by activate() from something other than linking
+                linked = from_linking[reference.head]
+                target = ".".join([linked, *target.split(".")[1:]])
+            namespace, name, part = split_reference(target)
+            key = f"{namespace}.{name}" if namespace else name
             upstream = requirements.tables.setdefault(key, UpstreamTable(name, namespace))
-            upstream.demanded_attributes.update(reference.demanded_attributes)
+            if part is None:
+                upstream.demanded_attributes.update(reference.demanded_attributes)
+            else:
+                upstream.parts.setdefault(part, set()).update(reference.demanded_attributes)
             upstream.used_by.append(f"{table.module}.{table.name}")
 
 
@@ -174,7 +237,7 @@ def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
     modules = list(modules)
     requirements = LinkingRequirements()
     for loaded in modules:
-        analyze_tables(loaded.tables, requirements)
+        analyze_tables(loaded.tables, requirements, linking_assignments(loaded.source.tree))
     for loaded in modules:
         # Capitalised names read from the linking module are upstream tables unless the
         # reading module defines them itself.
@@ -183,8 +246,32 @@ def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
         requirements.required_functions |= found.required_functions
         requirements.optional_functions |= found.optional_functions
         for name, table in found.tables.items():
-            if name not in vars(loaded.module):
+            if name not in vars(loaded.module) or vars(loaded.module)[name] is None:
                 requirements.tables.setdefault(name, table)
-    # A name probed optionally anywhere is optional everywhere.
-    requirements.required_functions -= requirements.optional_functions
+    # A name probed optionally anywhere is optional everywhere, and a linking attribute
+    # that serves as the namespace of upstream tables is a module, not a function.
+    namespaces = {table.namespace for table in requirements.tables.values() if table.namespace}
+    requirements.required_functions -= requirements.optional_functions | namespaces
+    requirements.optional_functions -= namespaces
     return requirements
+
+
+def definition_heads(tree: ast.AST) -> set[str]:
+    """First names of the references in the definitions written in a module's classes."""
+    heads: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or not any(
+            isinstance(target, ast.Name) and target.id == "definition" for target in node.targets
+        ):
+            continue
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            heads |= {reference.head for reference in parse_references(node.value.value)}
+    return heads
+
+
+def linking_names(tree: ast.AST) -> set[str]:
+    """Names a module may expect from its linking module: what it reads from it and
+    the heads of its references (``train`` in ``-> train.TrainingParamSet``)."""
+    visitor = _LinkingUseVisitor()
+    visitor.visit(tree)
+    return visitor.required | visitor.optional | visitor.tables | definition_heads(tree)

@@ -47,6 +47,15 @@ def mock_definition(table: UpstreamTable) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mock_part_definition(part: str, demanded: set[str]) -> str:
+    """A Part-table definition below its mocked master."""
+    attributes = sorted(demanded) or [f"{snake_case(part)}_id"]
+    lines = ["-> master"] + [
+        f"{attribute}: {_attribute_type(attribute)}" for attribute in attributes
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _mock_function(name: str, root: Path) -> Any:
     """A linking function: paths under ``root``, lists for names that ask for files."""
     directory = root / name
@@ -95,7 +104,9 @@ def synthesize(
     to_mock = {
         key: table
         for key, table in requirements.tables.items()
-        if key not in provided and table.name not in provided
+        if key not in provided
+        and table.name not in provided
+        and (table.namespace is None or table.namespace not in provided)
     }
     if to_mock:
         result.schema = dj.Schema(
@@ -112,9 +123,17 @@ def synthesize(
                 or definitions.get(table.name)
                 or mock_definition(table)
             )
-            cls = type(
-                table.name, (dj.Manual,), {"definition": definition, "__module__": module.__name__}
-            )
+            body: dict[str, Any] = {"definition": definition, "__module__": module.__name__}
+            for part, demanded in sorted(table.parts.items()):
+                body[part] = type(
+                    part,
+                    (dj.Part,),
+                    {
+                        "definition": mock_part_definition(part, demanded),
+                        "__module__": module.__name__,
+                    },
+                )
+            cls = type(table.name, (dj.Manual,), body)
             result.schema(cls)
             declared[table.name] = cls
             result.tables[table.qualified] = definition

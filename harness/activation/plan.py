@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.activation.discovery import ModuleSource
+from harness.activation.linking import linking_names
 
 if TYPE_CHECKING:
     from harness.elements.spec import ActivateOverride
@@ -171,3 +172,73 @@ def choose_modules(
         if source.deferred_schemas and source.has_activate and name not in covered_by_others
     ]
     return chosen, covers
+
+
+def imported_modules(source: ModuleSource, package: str) -> set[str]:
+    """Modules of the same package that ``source`` imports at module level."""
+    return {
+        target.rsplit(".", 1)[0] if target.rsplit(".", 1)[0] != package else target
+        for target in _module_aliases(source, package).values()
+    } | set(_module_aliases(source, package).values())
+
+
+def order_by_imports(
+    chosen: Sequence[str], sources: Mapping[str, ModuleSource], package: str
+) -> list[str]:
+    """Activate a module after the chosen modules it imports (``bossdb`` after ``volume``).
+
+    A module that imports another refers to its tables, which DataJoint can only
+    use once they are declared. Cycles keep their given order.
+    """
+    remaining = list(chosen)
+    ordered: list[str] = []
+    while remaining:
+        for name in remaining:
+            source = sources.get(name)
+            needs = imported_modules(source, package) if source is not None else set()
+            if source is not None:
+                # `analysis.activate` wants the pipeline's `imaging` module from its linking
+                # module: activate `imaging` first and hand over the real one.
+                wanted = linking_names(source.tree)
+                needs |= {other for other in remaining if _leaf(other) in wanted}
+            if not any(other in needs for other in remaining if other != name):
+                break
+        else:
+            name = remaining[0]
+        remaining.remove(name)
+        ordered.append(name)
+    return ordered
+
+
+def covered_closure(covers: Mapping[str, Sequence[str]], start: str) -> list[str]:
+    """Every module ``start``'s activate activates, directly or through others."""
+    seen: list[str] = []
+    stack = list(covers.get(start, []))
+    while stack:
+        module = stack.pop(0)
+        if module not in seen and module != start:
+            seen.append(module)
+            stack.extend(covers.get(module, []))
+    return seen
+
+
+def activation_groups(
+    chosen: Sequence[str], covers: Mapping[str, Sequence[str]]
+) -> list[list[str]]:
+    """Split the modules to activate into groups that can share one import of the Element.
+
+    Two modules whose activations overlap (both activate ``probe``, or ``scan``) are
+    variants of one Element (``ephys_acute`` / ``ephys_chronic``): a schema object
+    can be activated once per import, so each variant gets a fresh import of its own.
+    """
+    groups: list[tuple[list[str], set[str]]] = []
+    for module in chosen:
+        span = {module, *covered_closure(covers, module)}
+        for members, covered in groups:
+            if not covered & span:
+                members.append(module)
+                covered |= span
+                break
+        else:
+            groups.append(([module], span))
+    return [members for members, _ in groups]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import tempfile
 import threading
 import time
@@ -37,8 +38,16 @@ from harness.activation.failures import (
 from harness.activation.linking import LinkingRequirements, analyze
 from harness.activation.mocks import MockLinkingModule, synthesize
 from harness.activation.namespace import Namespace
-from harness.activation.plan import ActivationStep, PlanError, choose_modules, step_from_signature
-from harness.activation.scope import fresh_scope
+from harness.activation.plan import (
+    ActivationStep,
+    PlanError,
+    activation_groups,
+    choose_modules,
+    covered_closure,
+    order_by_imports,
+    step_from_signature,
+)
+from harness.activation.scope import fresh_scope, purge_modules
 from harness.db.backends import get_backend
 from harness.db.server import ServerInfo
 from harness.elements.targets import Target
@@ -134,21 +143,15 @@ def call_with_timeout(
     return box.get("value")
 
 
-def _closure(covers: dict[str, list[str]], start: str) -> list[str]:
-    seen: list[str] = []
-    stack = list(covers.get(start, []))
-    while stack:
-        module = stack.pop(0)
-        if module not in seen and module != start:
-            seen.append(module)
-            stack.extend(covers.get(module, []))
-    return seen
+def _is_circular_import(exc: ImportError) -> bool:
+    text = str(exc)
+    return "partially initialized module" in text or "circular import" in text
 
 
 def _import_order(chosen: list[str], covers: dict[str, list[str]]) -> list[str]:
     order: list[str] = []
     for module in chosen:
-        for dependency in [*reversed(_closure(covers, module)), module]:
+        for dependency in [*reversed(covered_closure(covers, module)), module]:
             if dependency not in order:
                 order.append(dependency)
     return order
@@ -168,6 +171,7 @@ class ElementCheck:
         self.result = ElementResult(target=target.text, name=target.name, version=target.version)
         self.timer = _Timer(self.result.timings)
         self.loaded: dict[str, LoadedModule] = {}
+        self.all_loaded: list[LoadedModule] = []
         self.mock: MockLinkingModule | None = None
         self.namespace: Namespace | None = None
 
@@ -178,36 +182,45 @@ class ElementCheck:
         self.result.add_check(check, False, failure.render())
 
     def _import(self, sources: dict[str, ModuleSource], order: list[str]) -> bool:
+        missing = [name for name in order if name not in sources]
+        if missing:
+            failure = Failure(
+                IMPORT_ERROR,
+                f"{missing[0]} is not a module of {self.target.package}",
+                module=missing[0],
+                hint="check [check].modules in the spec",
+            )
+            self._fail(failure, "imported")
+            return False
+        pending = list(order)
         with self.timer("import_s"):
-            for name in order:
-                source = sources.get(name)
-                if source is None:
-                    self._fail(
-                        Failure(
-                            IMPORT_ERROR,
-                            f"{name} is not a module of {self.target.package}",
-                            module=name,
-                            hint="check [check].modules in the spec",
-                        ),
-                        "imported",
-                    )
-                    return False
+            for _attempt in range(len(order) + 1):
+                name = pending[0]
                 try:
-                    self.loaded[name] = load_module(source)
+                    for name in pending:
+                        self.loaded[name] = load_module(sources[name])
+                    break
+                except ImportError as exc:
+                    if not _is_circular_import(exc) or _attempt == len(order):
+                        self._fail_import(exc, name)
+                        return False
+                    # Modules that import each other load in one order only: try the
+                    # one that failed last, from a clean slate.
+                    purge_modules((self.target.package,))
+                    self.loaded.clear()
+                    pending.remove(name)
+                    pending.append(name)
                 except Exception as exc:
-                    self._fail(
-                        classify(
-                            exc,
-                            phase="import",
-                            module=name,
-                            packages=(self.target.package,),
-                            prefix=self.prefix,
-                        ),
-                        "imported",
-                    )
+                    self._fail_import(exc, name)
                     return False
         self.result.add_check("imported", True, f"{len(order)} module(s): {', '.join(order)}")
         return True
+
+    def _fail_import(self, exc: BaseException, module: str) -> None:
+        failure = classify(
+            exc, phase="import", module=module, packages=(self.target.package,), prefix=self.prefix
+        )
+        self._fail(failure, "imported")
 
     def _plan(self, chosen: list[str], covers: dict[str, list[str]]) -> list[ActivationStep]:
         overrides = {override.module: override for override in self.target.activations}
@@ -219,7 +232,9 @@ class ElementCheck:
             if function is None:
                 raise PlanError(f"{module} has no function {function_name}()")
             covered = (
-                list(override.covers) if override and override.covers else _closure(covers, module)
+                list(override.covers)
+                if override and override.covers
+                else covered_closure(covers, module)
             )
             steps.append(step_from_signature(module, function, covered, override))
         return steps
@@ -266,6 +281,7 @@ class ElementCheck:
                     data_root=data_root,
                     definitions=self.target.mock_tables,
                     extra_functions=self.target.mock_functions,
+                    provided=self._own_modules(),
                 )
             except Exception as exc:
                 self._fail(
@@ -279,8 +295,10 @@ class ElementCheck:
                     "activated",
                 )
                 return False
-        self.result.mocked_tables = dict(self.mock.tables)
-        self.result.mocked_functions = list(self.mock.functions)
+        self.result.mocked_tables.update(self.mock.tables)
+        self.result.mocked_functions = sorted(
+            set(self.result.mocked_functions) | set(self.mock.functions)
+        )
         timeout = self.target.timeout or self.options.timeout
         with self.timer("activate_s"):
             for step in steps:
@@ -310,10 +328,20 @@ class ElementCheck:
                     )
                     self._fail(failure, "activated")
                     return False
-        self.result.add_check(
-            "activated", True, f"{len(steps)} activate() call(s) in namespace {self.prefix}_*"
-        )
         return True
+
+    def _own_modules(self) -> dict[str, Any]:
+        """The Element's modules by leaf name, handed over where its linking module wants them.
+
+        In a real pipeline ``linking_module.imaging`` *is* the Element's imaging module;
+        a mock in its place would shadow the real one in ``imaging``'s own context.
+        """
+        package = self.target.package
+        return {
+            name.rsplit(".", 1)[-1]: module
+            for name, module in list(sys.modules.items())
+            if name.startswith(package + ".") and module is not None
+        }
 
     def _end_sessions(self) -> None:
         if self.namespace is None:
@@ -339,7 +367,7 @@ class ElementCheck:
             )
             present = {(table.schema, table.name) for table in catalog}
             missing = []
-            for loaded in self.loaded.values():
+            for loaded in self.all_loaded:
                 for queued in loaded.tables:
                     database = getattr(queued.cls, "database", None)
                     stem = database[len(self.prefix) + 1 :] if database else "?"
@@ -397,114 +425,142 @@ class ElementCheck:
         del target
         return self.result
 
+    def _discover(self) -> tuple[dict[str, ModuleSource], list[str], dict[str, list[str]]] | None:
+        """Read the Element's sources and choose what to activate (None: failed, recorded)."""
+        target = self.target
+        try:
+            with self.timer("import_s"):
+                sources = {
+                    source.name: source
+                    for source in package_sources(target.package, package_locations(target.package))
+                    if source.name not in target.exclude
+                }
+                chosen, covers = choose_modules(sources, target.package, target.modules)
+                chosen = order_by_imports(chosen, sources, target.package)
+        except ModuleNotFoundError as exc:
+            self._fail_import(exc, target.package)
+            return None
+        if not chosen:
+            failure = Failure(
+                IMPORT_ERROR,
+                f"{target.package} holds no module with a deferred "
+                "schema and an activate() function",
+                module=target.package,
+                hint="name the modules to check in [check].modules",
+            )
+            self._fail(failure, "imported")
+            return None
+        return sources, chosen, covers
+
+    def _analyze(self) -> LinkingRequirements | None:
+        requirements = analyze(self.loaded.values())
+        functions = self.result.linking_functions
+        functions["required"] = sorted(
+            set(functions.get("required", [])) | requirements.required_functions
+        )
+        functions["optional"] = sorted(
+            set(functions.get("optional", [])) | requirements.optional_functions
+        )
+        if not requirements.broken:
+            return requirements
+        broken = requirements.broken[0]
+        file, line = broken.table.source_line(broken.reference.line)
+        failure = Failure(
+            UNRESOLVED_REFERENCE,
+            f"{broken.table.module}.{broken.table.name}: reference {broken.reference.target!r} "
+            f"cannot resolve ({broken.reason})",
+            module=broken.table.module,
+            table=broken.table.name,
+            file=file,
+            line=line,
+            hint="fix the reference or define the table it names",
+        )
+        self._fail(failure, "references_resolved")
+        return None
+
+    def _check_group(
+        self,
+        group: list[str],
+        sources: dict[str, ModuleSource],
+        covers: dict[str, list[str]],
+        data_root: Path,
+    ) -> bool:
+        """Import, analyze, mock and activate one group of modules (one fresh import)."""
+        if not self._import(sources, _import_order(group, covers)):
+            return False
+        with self.timer("plan_s"):
+            requirements = self._analyze()
+            if requirements is None:
+                return False
+            try:
+                steps = self._plan(group, covers)
+            except PlanError as exc:
+                failure = Failure(
+                    "activation_error",
+                    str(exc),
+                    module=group[0],
+                    hint="give the argument in the spec: [[activate]] "
+                    "module = ... with [activate.args]",
+                )
+                self._fail(failure, "activated")
+                return False
+        return self._activate_steps(steps, requirements, data_root)
+
     def _run_in_scope(
         self, admin: Any, before: set[str], keep_modules: Callable[[Activation], None] | None
     ) -> None:
         target = self.target
+        assert self.namespace is not None
+        scope_options = {
+            "sys_path": target.sys_path,
+            "stubs": target.stubs,
+            "stub_all_missing": self.options.stub_missing,
+        }
+        stubbed: set[str] = set()
+        modules: dict[str, Any] = {}
+        ok = False
         with (
-            fresh_scope(
-                (target.package,),
-                sys_path=target.sys_path,
-                stubs=target.stubs,
-                stub_all_missing=self.options.stub_missing,
-            ) as finder,
             tempfile.TemporaryDirectory(prefix=f"{self.prefix}-data-") as data_root,
+            compat.connected(
+                self.server.host,
+                self.server.port,
+                self.namespace.user,
+                self.namespace.password,
+                self.backend.name,
+            ),
         ):
-            try:
-                with self.timer("import_s"):
-                    sources = {
-                        source.name: source
-                        for source in package_sources(
-                            target.package, package_locations(target.package)
-                        )
-                        if source.name not in target.exclude
-                    }
-                    chosen, covers = choose_modules(sources, target.package, target.modules)
-            except ModuleNotFoundError as exc:
-                self._fail(
-                    classify(
-                        exc,
-                        phase="import",
-                        module=target.package,
-                        packages=(target.package,),
-                        prefix=self.prefix,
-                    ),
-                    "imported",
+            with fresh_scope((target.package,), **scope_options) as finder:
+                discovered = self._discover()
+                stubbed |= finder.stubbed
+            if discovered is None:
+                return
+            sources, chosen, covers = discovered
+            for group in activation_groups(chosen, covers):
+                self.loaded = {}
+                with fresh_scope((target.package,), **scope_options) as finder:
+                    ok = self._check_group(group, sources, covers, Path(data_root))
+                    stubbed |= finder.stubbed
+                self.all_loaded.extend(self.loaded.values())
+                modules.update({name: item.module for name, item in self.loaded.items()})
+                if not ok:
+                    break
+            self.result.stubbed_imports = sorted(stubbed)
+            if ok:
+                self.result.add_check(
+                    "activated",
+                    True,
+                    f"{len(self.result.activations)} "
+                    f"activate() call(s) in namespace {self.prefix}_*",
                 )
-                return
-            if not chosen:
-                self._fail(
-                    Failure(
-                        IMPORT_ERROR,
-                        f"{target.package} holds no module with a "
-                        "deferred schema and an activate() function",
-                        module=target.package,
-                        hint="name the modules to check in [check].modules",
-                    ),
-                    "imported",
+            if ok and keep_modules is not None:
+                keep_modules(
+                    Activation(
+                        self.result,
+                        modules,
+                        self.mock.module if self.mock else None,
+                        self.namespace,
+                    )
                 )
-                return
-            imported = self._import(sources, _import_order(chosen, covers))
-            self.result.stubbed_imports = sorted(finder.stubbed)
-            if not imported:
-                return
-            with self.timer("plan_s"):
-                requirements = analyze(self.loaded.values())
-                self.result.linking_functions = {
-                    "required": sorted(requirements.required_functions),
-                    "optional": sorted(requirements.optional_functions),
-                }
-                if requirements.broken:
-                    broken = requirements.broken[0]
-                    file, line = broken.table.source_line(broken.reference.line)
-                    self._fail(
-                        Failure(
-                            UNRESOLVED_REFERENCE,
-                            f"{broken.table.module}.{broken.table.name}: reference "
-                            f"{broken.reference.target!r} cannot resolve ({broken.reason})",
-                            module=broken.table.module,
-                            table=broken.table.name,
-                            file=file,
-                            line=line,
-                            hint="fix the reference or define the table it names",
-                        ),
-                        "references_resolved",
-                    )
-                    return
-                try:
-                    steps = self._plan(chosen, covers)
-                except PlanError as exc:
-                    self._fail(
-                        Failure(
-                            "activation_error",
-                            str(exc),
-                            module=chosen[0],
-                            hint="give the argument in the spec: [[activate]] "
-                            "module = ... with [activate.args]",
-                        ),
-                        "activated",
-                    )
-                    return
-            assert self.namespace is not None
-            with (
-                compat.connected(
-                    self.server.host,
-                    self.server.port,
-                    self.namespace.user,
-                    self.namespace.password,
-                    self.backend.name,
-                ),
-            ):
-                activated = self._activate_steps(steps, requirements, Path(data_root))
-                if activated and keep_modules is not None:
-                    keep_modules(
-                        Activation(
-                            self.result,
-                            {name: item.module for name, item in self.loaded.items()},
-                            self.mock.module if self.mock else None,
-                            self.namespace,
-                        )
-                    )
-            if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
-                return
-            self._verify(admin, before)
+        if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
+            return
+        self._verify(admin, before)
