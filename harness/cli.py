@@ -30,28 +30,33 @@ class _UsageParser(argparse.ArgumentParser):
     """argparse exits with 2 on usage errors already; keep its message short."""
 
 
-def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("server", "which database server to use")
-    for option in OPTIONS:
-        help_text = f"{option.help} [env {option.env_var}]"
-        if option.kind == "bool":
-            group.add_argument(
-                option.cli_flag,
-                action="store_const",
-                const=True,
-                default=None,
-                dest=option.name,
-                help=help_text,
-            )
-        else:
-            group.add_argument(
-                option.cli_flag,
-                type=_option_parser(option),
-                default=None,
-                dest=option.name,
-                metavar=option.metavar,
-                help=help_text,
-            )
+def _add_options(parser: argparse.ArgumentParser, groups: tuple[str, ...] = ("server",)) -> None:
+    """Add the flags of every option in ``groups`` (see :mod:`harness.settings`)."""
+    titles = {"server": "which database server to use", "check": "how to check Elements"}
+    for group_name in groups:
+        group = parser.add_argument_group(group_name, titles.get(group_name))
+        for option in OPTIONS:
+            if option.group != group_name:
+                continue
+            help_text = f"{option.help} [env {option.env_var}]"
+            if option.kind == "bool":
+                group.add_argument(
+                    option.cli_flag,
+                    action="store_const",
+                    const=True,
+                    default=None,
+                    dest=option.name,
+                    help=help_text,
+                )
+            else:
+                group.add_argument(
+                    option.cli_flag,
+                    type=_option_parser(option),
+                    default=None,
+                    dest=option.name,
+                    metavar=option.metavar,
+                    help=help_text,
+                )
 
 
 def _option_parser(option: Any) -> Any:
@@ -71,9 +76,7 @@ def settings_from_args(args: argparse.Namespace, *, db: str | None = None) -> Se
     if db is not None:
         cli_values["db"] = db
     table, path = load_pyproject_table(Path.cwd())
-    return resolve_settings(
-        cli_values, os.environ, table, path, known_extra_keys=frozenset({"elements"})
-    )
+    return resolve_settings(cli_values, os.environ, table, path)
 
 
 def _cmd_smoke(args: argparse.Namespace) -> int:
@@ -131,13 +134,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness.session import prepare_targets, run_checks
 
     if args.list:
-        from harness.elements.spec import find_spec, load_spec, spec_search_dirs
+        from harness.elements.spec import load_spec, spec_search_dirs
 
         for directory in spec_search_dirs():
             for path in sorted(directory.glob("*.toml")):
                 spec = load_spec(path)
                 print(f"{spec.name:34} {spec.version or '-':10} {path}")
-        del find_spec
         return EXIT_OK
     if not args.targets:
         raise HarnessError(
@@ -146,9 +148,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
     verbose = getattr(args, "verbose", False)
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
-    targets = prepare_targets(args.targets, install=not args.no_install, say=say)
     settings = settings_from_args(args)
-    options = CheckOptions(timeout=args.timeout, stub_missing=args.stub_missing)
+    targets = prepare_targets(args.targets, install=not args.no_install, say=say)
+    options = CheckOptions(timeout=settings.timeout, stub_missing=settings.stub_missing)
     run = RunIdentity.new()
     with provide_server(settings, run) as server:
         if not args.quiet:
@@ -233,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument(
         "backends", nargs="*", metavar="BACKEND", help="mysql, mariadb or postgresql"
     )
-    _add_server_options(smoke)
+    _add_options(smoke)
     smoke.set_defaults(handler=_cmd_smoke)
 
     check = commands.add_parser(
@@ -248,23 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("targets", nargs="*", metavar="TARGET")
     check.add_argument("--list", action="store_true", help="list the known Element specs")
     check.add_argument(
-        "--stub-missing",
-        action="store_true",
-        help="stub any package an Element imports that is not installed",
-    )
-    check.add_argument(
         "--no-install", action="store_true", help="never pip-install an Element a spec names"
-    )
-    check.add_argument(
-        "--timeout",
-        type=float,
-        default=120.0,
-        metavar="SECONDS",
-        help="seconds allowed for each activate() call (default 120)",
     )
     check.add_argument("--json", metavar="PATH", help="write the JSON report here")
     check.add_argument("-q", "--quiet", action="store_true", help="print failures only")
-    _add_server_options(check)
+    _add_options(check, ("server", "check"))
     check.set_defaults(handler=_cmd_check)
 
     sweep = commands.add_parser(

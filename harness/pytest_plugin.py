@@ -43,6 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest=dest,
                 help=help_text,
             )
+        elif option.kind == "list":
+            group.addoption(
+                option.pytest_flag,
+                action="append",
+                default=None,
+                dest=dest,
+                metavar=option.metavar,
+                help=help_text,
+            )
         else:
             group.addoption(
                 option.pytest_flag, default=None, dest=dest, metavar=option.metavar, help=help_text
@@ -55,15 +64,15 @@ def _settings_from(config: pytest.Config) -> Settings:
         raw = config.getoption(f"harness_{option.name}")
         if raw is None or option.kind == "bool":
             cli_values[option.name] = raw
+        elif option.kind == "list":
+            cli_values[option.name] = tuple(item for value in raw for item in option.parse(value))
         else:
             try:
                 cli_values[option.name] = option.parse(raw)
             except ValueError as exc:
                 raise pytest.UsageError(f"{option.pytest_flag}: {exc}") from None
     table, path = load_pyproject_table(config.rootpath)
-    return resolve_settings(
-        cli_values, os.environ, table, path, known_extra_keys=frozenset({"elements"})
-    )
+    return resolve_settings(cli_values, os.environ, table, path)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,6 +92,11 @@ def pytest_configure(config: pytest.Config) -> None:
         owner = True
         config.stash[_RESTORE_SIGTERM] = sigterm_as_interrupt()
     config.stash[SERVER_KEY] = SharedServer(settings, run, share_dir, owner=owner)
+    config.addinivalue_line(
+        "markers",
+        "harness_element(*targets): run the test once per Element target; the test gets "
+        "the target through the `harness_element` fixture",
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -127,3 +141,146 @@ def harness_server(pytestconfig: pytest.Config) -> ServerInfo:
         return pytestconfig.stash[SERVER_KEY].get()
     except HarnessError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+# -- Elements as test items (zero-code mode) -------------------------------------------------
+
+
+class ElementCheckFailed(Exception):
+    """Raised by an Element item; its message is the report, not a traceback."""
+
+
+class HarnessElementItem(pytest.Item):
+    """One Element checked on the run's server: ``harness::element-lab[mysql]``."""
+
+    def __init__(self, *, target: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.result: Any = None
+
+    def runtest(self) -> None:
+        from harness.activation.runner import CheckOptions
+        from harness.session import check_target, prepare_targets
+
+        settings = self.config.stash[SETTINGS_KEY]
+        shared = self.config.stash[SERVER_KEY]
+        try:
+            (target,) = prepare_targets([self.target], install=True, say=lambda text: None)
+            server = shared.get()
+        except HarnessError as exc:
+            raise ElementCheckFailed(str(exc)) from None
+        options = CheckOptions(timeout=settings.timeout, stub_missing=settings.stub_missing)
+        self.result = check_target(target, server, shared.run, options)
+        self.config.stash.setdefault(RESULTS_KEY, []).append(self.result)
+        if self.result.status != "passed":
+            raise ElementCheckFailed(render_failure(self.result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ElementCheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.name
+
+
+RESULTS_KEY = pytest.StashKey[list[Any]]()
+
+
+def render_failure(result: Any) -> str:
+    """The failure class and message, then every failed check with its detail."""
+    lines = [f"{result.name}: {result.status}"]
+    if result.failure is not None:
+        lines.append(result.failure.render())
+    for check in result.checks:
+        if check.status == "failed":
+            lines.append(f"check {check.name} failed: {check.detail}")
+    return "\n".join(lines)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.elements:
+        return
+    backend = settings.db if not settings.external else "external"
+    for target in settings.elements:
+        items.append(
+            HarnessElementItem.from_parent(
+                session, name=f"harness::{target}[{backend}]", target=target
+            )
+        )
+
+
+# -- fixtures for custom tests ---------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("harness_element")
+    if marker is not None and "harness_element" in metafunc.fixturenames:
+        targets = list(marker.args)
+        metafunc.parametrize("harness_element", targets, ids=targets)
+
+
+@pytest.fixture
+def harness_namespace(pytestconfig: pytest.Config, harness_server: ServerInfo) -> Any:
+    """An isolated namespace on the run's server, with a connection as its own user.
+
+    The namespace's user may touch only schemas named ``namespace.schema(stem)``;
+    everything is dropped when the test ends.
+    """
+    from harness.activation.namespace import NamespaceSession
+
+    shared = pytestconfig.stash[SERVER_KEY]
+    with NamespaceSession.open(harness_server, shared.run) as namespace:
+        yield namespace
+
+
+@pytest.fixture
+def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) -> Any:
+    """Activate an Element in a fresh namespace and return the live activation.
+
+    ``activate_element("element-lab")`` returns an
+    :class:`~harness.activation.runner.Activation`: ``.modules`` (the activated
+    Element modules, to insert and fetch rows), ``.linking_module`` (the mock),
+    ``.result`` (checks, tables). Keyword overrides (``timeout=``,
+    ``stub_missing=``) apply to this call. Verification and teardown run when the
+    test ends.
+    """
+    import contextlib
+
+    from harness.activation.namespace import new_prefix
+    from harness.activation.runner import CheckOptions, ElementCheck
+    from harness.session import prepare_targets
+
+    settings = pytestconfig.stash[SETTINGS_KEY]
+    shared = pytestconfig.stash[SERVER_KEY]
+    stack = contextlib.ExitStack()
+
+    def activate(target: str, **overrides: Any) -> Any:
+        try:
+            (resolved,) = prepare_targets([target], install=True, say=lambda text: None)
+        except HarnessError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        options = CheckOptions(
+            timeout=overrides.pop("timeout", settings.timeout),
+            stub_missing=overrides.pop("stub_missing", settings.stub_missing),
+        )
+        if overrides:
+            raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
+        check = ElementCheck(resolved, harness_server, new_prefix(shared.run.run_id), options)
+        return stack.enter_context(check.activated())
+
+    with stack:
+        yield activate
+
+
+@pytest.fixture
+def harness_element(request: pytest.FixtureRequest) -> str:
+    """The Element target of a test marked ``@pytest.mark.harness_element(...)``."""
+    if not hasattr(request, "param"):
+        pytest.fail(
+            "harness_element needs @pytest.mark.harness_element('element-...')", pytrace=False
+        )
+    return str(request.param)

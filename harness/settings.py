@@ -52,6 +52,10 @@ def _parse_backend(text: str) -> str:
         raise ValueError(f"unknown backend {text!r}; known backends: {known}") from None
 
 
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _parse_positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -67,16 +71,21 @@ class Option:
     help: str
     default: Any
     parse: Callable[[str], Any] = str
-    kind: str = "str"  # "str", "bool", "float": how flags and TOML values are read
+    kind: str = "str"  # "str", "bool", "float", "list": how flags and TOML values are read
     metavar: str | None = None
+    #: Which commands take it: "server" (every command that starts a server), "check"
+    #: (commands that check Elements), "pytest" (only the pytest plugin).
+    group: str = "server"
+    #: Flag stem when it differs from the name (``--harness-element``, repeatable).
+    flag: str | None = None
 
     @property
     def cli_flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return "--" + (self.flag or self.name).replace("_", "-")
 
     @property
     def pytest_flag(self) -> str:
-        return "--harness-" + self.name.replace("_", "-")
+        return "--harness-" + (self.flag or self.name).replace("_", "-")
 
     @property
     def env_var(self) -> str:
@@ -125,6 +134,34 @@ OPTIONS: tuple[Option, ...] = (
         kind="float",
         metavar="SECONDS",
     ),
+    Option(
+        "timeout",
+        "seconds allowed for each Element's activate() call before it is reported as a timeout",
+        120.0,
+        _parse_positive_float,
+        kind="float",
+        metavar="SECONDS",
+        group="check",
+    ),
+    Option(
+        "stub_missing",
+        "stub every package an Element imports that is not installed (reported, never silent)",
+        False,
+        _parse_bool,
+        kind="bool",
+        group="check",
+    ),
+    Option(
+        "elements",
+        "Element to check as a test item (spec name, package, module or directory); "
+        "repeatable, comma-separated in the environment variable",
+        (),
+        _parse_list,
+        kind="list",
+        metavar="TARGET",
+        group="pytest",
+        flag="element",
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -138,21 +175,34 @@ class Settings:
     external: str | None = None
     reuse: bool = False
     startup_timeout: float = 120.0
+    timeout: float = 120.0
+    stub_missing: bool = False
+    elements: tuple[str, ...] = ()
     #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
     """Check a pyproject value's TOML type and convert it like a string would be."""
-    expected: dict[str, tuple[type, ...]] = {"str": (str,), "bool": (bool,), "float": (int, float)}
-    if not isinstance(value, expected[option.kind]) or (
-        option.kind == "float" and isinstance(value, bool)
+    expected: dict[str, tuple[type, ...]] = {
+        "str": (str,),
+        "bool": (bool,),
+        "float": (int, float),
+        "list": (list,),
+    }
+    wrong_items = option.kind == "list" and any(not isinstance(item, str) for item in value)
+    if (
+        not isinstance(value, expected[option.kind])
+        or (option.kind == "float" and isinstance(value, bool))
+        or wrong_items
     ):
         raise ConfigurationError(
             f"{origin}: key {option.ini_key!r} must be a {option.kind}, "
             f"got {type(value).__name__} {value!r}",
             hint=f"{option.ini_key}: {option.help}",
         )
+    if option.kind == "list":
+        return tuple(value)
     return option.parse(str(value)) if option.kind != "bool" else value
 
 

@@ -9,13 +9,18 @@ Element that reaches outside fails loudly instead of littering the server.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.db.backends import get_backend
 from harness.db.backends.base import Backend
+from harness.db.server import ServerInfo
 from harness.redact import new_password
+from harness.runinfo import RunIdentity
 
 #: MySQL account names are limited to 32 characters; schema names to 64.
 MAX_PREFIX = 20
@@ -70,3 +75,46 @@ class Namespace:
         if self.backend.user_exists(self.admin, self.user):
             left.append(f"user {self.user}")
         return left
+
+
+@dataclass
+class NamespaceSession:
+    """A namespace with an open connection as its own user (the ``harness_namespace`` fixture)."""
+
+    namespace: Namespace
+    connection: Any = field(repr=False)
+
+    @property
+    def prefix(self) -> str:
+        return self.namespace.prefix
+
+    @property
+    def user(self) -> str:
+        return self.namespace.user
+
+    def schema(self, stem: str) -> str:
+        """The full name of schema ``stem`` inside this namespace."""
+        return self.namespace.schema(stem)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, server: ServerInfo, run: RunIdentity) -> Iterator[NamespaceSession]:
+        """Create a namespace on ``server``, connect as its user; drop everything after."""
+        backend = get_backend(server.backend)
+        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        try:
+            namespace = Namespace.create(backend, admin, new_prefix(run.run_id))
+            try:
+                connection = backend.connect(
+                    server.host, server.port, namespace.user, namespace.password
+                )
+                try:
+                    yield cls(namespace, connection)
+                finally:
+                    with contextlib.suppress(Exception):
+                        connection.close()
+            finally:
+                namespace.drop()
+        finally:
+            with contextlib.suppress(Exception):
+                admin.close()

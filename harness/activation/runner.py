@@ -393,9 +393,19 @@ class ElementCheck:
 
     # -- the whole check ---------------------------------------------------------------------
 
-    def run(self, *, keep_modules: Callable[[Activation], None] | None = None) -> ElementResult:
-        """Run the check; ``keep_modules`` sees the live activation before teardown."""
-        target = self.target
+    def run(self) -> ElementResult:
+        """Run the whole check and return its result; nothing is left on the server."""
+        with self.activated():
+            pass
+        return self.result
+
+    @contextlib.contextmanager
+    def activated(self) -> Iterator[Activation]:
+        """Activate, hand the live activation to the caller, then verify and tear down.
+
+        Tests use the yielded :class:`Activation` to insert and fetch rows through
+        the Element's own modules; verification and teardown run when the block ends.
+        """
         compat.require_backend_support(self.backend.name)
         admin = self.backend.connect(
             self.server.host, self.server.port, self.server.admin_user, self.server.admin_password
@@ -406,10 +416,16 @@ class ElementCheck:
                 self.namespace = Namespace.create(
                     self.backend, admin, self.prefix, [f"{self.prefix}_{MOCK_STEM}"]
                 )
+            steps = self._run_in_scope(admin, before)
             try:
                 with self._capture_warnings():
-                    self._run_in_scope(admin, before, keep_modules)
+                    activation = next(steps, None)
+                yield activation or Activation(self.result, namespace=self.namespace)
+                with self._capture_warnings():
+                    for _ in steps:
+                        pass
             finally:
+                steps.close()
                 with self.timer("teardown_s"):
                     left = self.namespace.drop()
                 self.result.add_check(
@@ -422,8 +438,6 @@ class ElementCheck:
         finally:
             with contextlib.suppress(Exception):
                 admin.close()
-        del target
-        return self.result
 
     def _discover(self) -> tuple[dict[str, ModuleSource], list[str], dict[str, list[str]]] | None:
         """Read the Element's sources and choose what to activate (None: failed, recorded)."""
@@ -506,9 +520,9 @@ class ElementCheck:
                 return False
         return self._activate_steps(steps, requirements, data_root)
 
-    def _run_in_scope(
-        self, admin: Any, before: set[str], keep_modules: Callable[[Activation], None] | None
-    ) -> None:
+    def _run_in_scope(  # a generator: yields the live activation once, if it succeeded
+        self, admin: Any, before: set[str]
+    ) -> Iterator[Activation]:
         target = self.target
         assert self.namespace is not None
         scope_options = {
@@ -552,14 +566,9 @@ class ElementCheck:
                     f"{len(self.result.activations)} "
                     f"activate() call(s) in namespace {self.prefix}_*",
                 )
-            if ok and keep_modules is not None:
-                keep_modules(
-                    Activation(
-                        self.result,
-                        modules,
-                        self.mock.module if self.mock else None,
-                        self.namespace,
-                    )
+            if ok:
+                yield Activation(
+                    self.result, modules, self.mock.module if self.mock else None, self.namespace
                 )
         if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
             return
