@@ -123,6 +123,15 @@ def _element_frame(tb: TracebackType | None, packages: tuple[str, ...]) -> tuple
     return found
 
 
+def _raised_by_datajoint_config(tb: TracebackType | None) -> bool:
+    """Whether the innermost frames are DataJoint's settings code (dj.config access)."""
+    frames = traceback.extract_tb(tb)
+    return any(
+        frame.filename.endswith(("/datajoint/settings.py", "/datajoint/instance.py"))
+        for frame in frames[-3:]
+    )
+
+
 def _definition_line_for(table_class: Any, message: str) -> tuple[str | None, int | None]:
     """Locate the definition line quoted in a DataJoint error, in the source file."""
     import inspect
@@ -183,6 +192,18 @@ def classify(
             hint=f"use {replacement}"
             if replacement
             else "pin a DataJoint version the Element supports",
+        )
+    if _raised_by_datajoint_config(exc.__traceback__) or "Setting '" in str(exc):
+        from harness.activation import compat
+
+        return Failure(
+            UNSUPPORTED_DATAJOINT,
+            f"{module} uses dj.config in a way DataJoint {compat.version()} rejects: {text}",
+            module=module,
+            file=file,
+            line=line,
+            hint="DataJoint 2.x validates its settings: keep custom values out of dj.config "
+            "(the `custom` key and removed keys such as enable_python_native_blobs)",
         )
     if phase == "import":
         if isinstance(exc, SyntaxError):
