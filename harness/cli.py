@@ -109,7 +109,9 @@ def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
         for line in result.failure.render().splitlines():
             print(f"      {line}")
     for check in result.checks:
-        if check.status == "failed" and (result.failure is None or check.name != "activated"):
+        if check.status == "failed" and (
+            result.failure is None or check.detail != result.failure.render()
+        ):
             print(f"      check {check.name} failed: {check.detail}")
     if verbose:
         timing = ", ".join(f"{key[:-2]} {value:.3f} s" for key, value in result.timings.items())

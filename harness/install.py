@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -47,30 +48,42 @@ def pip_command(spec: Any) -> list[str]:
     return command
 
 
-def ensure_installed(spec: Any, *, allow: bool, say: Callable[[str], None]) -> bool:
-    """Install the spec's Element if it cannot be imported; return whether pip ran."""
-    if spec.install is None or is_importable(spec.package):
+def _distribution_installed(requirement: str) -> bool:
+    """Whether the distribution a requirement names is installed (any version)."""
+    from importlib import metadata
+
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None:
         return False
-    if not allow:
+    try:
+        metadata.version(match.group(1))
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def missing_parts(spec: Any) -> list[str]:
+    """What of the spec's installation is absent: the Element and/or its light deps."""
+    if spec.install is None:
+        return []
+    missing = [] if is_importable(spec.package) else [spec.install.requirement]
+    return missing + [req for req in spec.install.with_ if not _distribution_installed(req)]
+
+
+def ensure_installed(spec: Any, *, allow: bool, say: Callable[[str], None]) -> bool:
+    """Install what the spec names and is missing; return whether pip ran."""
+    missing = missing_parts(spec)
+    if not missing or not allow:
         return False
     install = spec.install
-    say(
-        f"installing {install.requirement} for {spec.name} (not installed; "
-        f"{'without' if install.no_deps else 'with'} its dependencies)"
-    )
-    commands = [pip_command(spec)]
-    if install.with_:
-        commands.append(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                *install.with_,
-            ]
-        )
+    say(f"installing {', '.join(missing)} for {spec.name} (missing)")
+    base = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    commands = []
+    if install.requirement in missing:
+        commands.append(pip_command(spec))
+    if set(missing) & set(install.with_):
+        # Light dependencies install with their own dependencies: they are small by choice.
+        commands.append([*base, *install.with_])
     for command in commands:
         try:
             completed = subprocess.run(
