@@ -151,6 +151,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     verbose = getattr(args, "verbose", False)
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     settings = settings_from_args(args)
+    if not settings.external:
+        from harness.activation import compat
+
+        compat.require_backend_support(settings.db)  # before paying for a server
     targets = prepare_targets(args.targets, install=not args.no_install, say=say)
     options = CheckOptions(timeout=settings.timeout, stub_missing=settings.stub_missing)
     run = RunIdentity.new()

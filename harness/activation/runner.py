@@ -30,6 +30,7 @@ from harness.activation.discovery import (
 )
 from harness.activation.failures import (
     IMPORT_ERROR,
+    NAMESPACE_VIOLATION,
     TIMEOUT,
     UNRESOLVED_REFERENCE,
     Failure,
@@ -383,6 +384,17 @@ class ElementCheck:
             mocked = ", ".join(sorted(self.result.mocked_tables)) or "none"
             self.result.add_check("references_resolved", True, f"mocked upstream: {mocked}")
             outside = sorted(after - before - set(self.namespace.schemas()))
+            if outside and self.result.failure is None:
+                # Backends that cannot refuse it up front (PostgreSQL) are caught here.
+                self.result.fail(
+                    Failure(
+                        NAMESPACE_VIOLATION,
+                        f"{self.target.package} created schema(s) outside its namespace "
+                        f"{self.prefix}_*: {', '.join(outside)}",
+                        module=self.target.package,
+                        hint="derive every schema name from the activate() arguments",
+                    )
+                )
             self.result.add_check(
                 "namespace_confined",
                 not outside,
@@ -518,6 +530,24 @@ class ElementCheck:
                 )
                 self._fail(failure, "activated")
                 return False
+        too_long = [
+            f"{self.prefix}_{stem}"
+            for step in steps
+            for stem in step.schema_stems.values()
+            if len(f"{self.prefix}_{stem}") > self.backend.max_schema_name
+        ]
+        if too_long:
+            self._fail(
+                Failure(
+                    "activation_error",
+                    f"schema name {too_long[0]!r} ({len(too_long[0])} characters) is longer than "
+                    f"{self.backend.name} allows ({self.backend.max_schema_name})",
+                    module=group[0],
+                    hint="give a shorter stem in the spec: [[activate]] with [activate.args]",
+                ),
+                "activated",
+            )
+            return False
         return self._activate_steps(steps, requirements, data_root)
 
     def _run_in_scope(  # a generator: yields the live activation once, if it succeeded

@@ -121,6 +121,16 @@ def remove_container(container: Any) -> None:
             raise
 
 
+def exit_failure(container: Any, image: ImageRef) -> ServerStartError | None:
+    """The start error for a container that has stopped, or None while it runs."""
+    container.reload()
+    if container.status not in {"exited", "dead"}:
+        return None
+    code = container.attrs.get("State", {}).get("ExitCode")
+    what = f"exited with status {code} before accepting connections"
+    return start_failure(container, image, what)
+
+
 def wait_until_ready(
     backend: Backend,
     container: Any,
@@ -132,12 +142,9 @@ def wait_until_ready(
     """Wait for SQL on a started container; fail early if it exits."""
 
     def check_alive() -> None:
-        container.reload()
-        if container.status in {"exited", "dead"}:
-            code = container.attrs.get("State", {}).get("ExitCode")
-            raise start_failure(
-                container, image, f"exited with status {code} before accepting connections"
-            )
+        failure = exit_failure(container, image)
+        if failure is not None:
+            raise failure
 
     try:
         return wait_for_sql(
@@ -216,7 +223,11 @@ def start_container_server(
         ) from None
     container = wrapper.get_wrapped_container()
     try:
-        port = published_port(container, backend.port)
+        try:
+            port = published_port(container, backend.port)
+        except ServerStartError as exc:
+            # A container that exited at once publishes no port: say why it exited.
+            raise (exit_failure(container, image) or exc) from None
         version = wait_until_ready(backend, container, image, port, password, timeout)
     except BaseException:
         remove_container(container)

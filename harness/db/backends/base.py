@@ -23,6 +23,8 @@ class Backend(ABC):
     default_image: ClassVar[str]
     #: Data directory inside the container (mounted as tmpfs for speed).
     data_dir: ClassVar[str]
+    #: Longest schema name the server accepts.
+    max_schema_name: ClassVar[int]
     #: Administrative account created by the image's entrypoint.
     admin_user: ClassVar[str]
     #: URL schemes that select this backend in ``--external``.

@@ -17,6 +17,8 @@ class MySQLBackend(Backend):
     port: ClassVar[int] = 3306
     default_image: ClassVar[str] = "mysql:8.0"
     data_dir: ClassVar[str] = "/var/lib/mysql"
+    #: Longest schema (database) name the server accepts.
+    max_schema_name: ClassVar[int] = 64
     admin_user: ClassVar[str] = "root"
     url_schemes: ClassVar[tuple[str, ...]] = ("mysql", "mysql+pymysql")
 

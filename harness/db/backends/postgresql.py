@@ -29,6 +29,8 @@ class PostgreSQLBackend(Backend):
     port: ClassVar[int] = 5432
     default_image: ClassVar[str] = "postgres:15"
     data_dir: ClassVar[str] = "/var/lib/postgresql/data"
+    #: Longest schema (database) name the server accepts.
+    max_schema_name: ClassVar[int] = 63
     admin_user: ClassVar[str] = "postgres"
     url_schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres", "postgresql+psycopg2")
 

@@ -1,0 +1,1 @@
+"""Element specs (elements/*.toml) and check targets."""
