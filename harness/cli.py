@@ -129,7 +129,7 @@ def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Check Elements against the configured server."""
-    from harness.activation.runner import CheckOptions
+    from harness.activation.runner import check_options
     from harness.db.provider import provide_server
     from harness.reports.json_report import write_json
     from harness.runinfo import RunIdentity
@@ -156,7 +156,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
         compat.require_backend_support(settings.db)  # before paying for a server
     targets = prepare_targets(args.targets, install=not args.no_install, say=say)
-    options = CheckOptions(timeout=settings.timeout, stub_missing=settings.stub_missing)
+    options = check_options(settings)
     run = RunIdentity.new()
     with provide_server(settings, run) as server:
         if not args.quiet:

@@ -34,17 +34,23 @@ def is_importable(package: str) -> bool:
         return False
 
 
-def pip_command(spec: Any) -> list[str]:
-    """The pip invocation that installs ``spec.install``."""
+def pip_command(spec: Any, missing: list[str] | None = None) -> list[str]:
+    """The one pip invocation installing ``missing`` (default: everything the spec names).
+
+    The light dependencies (``with``) go into the same command, so ``no_deps``
+    applies to them too: element-interface, say, must not pull in its own heavy
+    dependencies.
+    """
     install = spec.install
-    requirement = install.requirement
-    relative = spec.path.parent / requirement if spec.path is not None else None
-    if relative is not None and relative.exists():
-        requirement = str(relative.resolve())
+    wanted = missing if missing is not None else [install.requirement, *install.with_]
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if install.no_deps:
         command.append("--no-deps")
-    command.append(requirement)
+    for requirement in wanted:
+        relative = spec.path.parent / requirement if spec.path is not None else None
+        if requirement == install.requirement and relative is not None and relative.exists():
+            requirement = str(relative.resolve())
+        command.append(requirement)
     return command
 
 
@@ -75,15 +81,8 @@ def ensure_installed(spec: Any, *, allow: bool, say: Callable[[str], None]) -> b
     missing = missing_parts(spec)
     if not missing or not allow:
         return False
-    install = spec.install
     say(f"installing {', '.join(missing)} for {spec.name} (missing)")
-    base = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    commands = []
-    if install.requirement in missing:
-        commands.append(pip_command(spec))
-    if set(missing) & set(install.with_):
-        # Light dependencies install with their own dependencies: they are small by choice.
-        commands.append([*base, *install.with_])
+    commands = [pip_command(spec, missing)]
     for command in commands:
         try:
             completed = subprocess.run(

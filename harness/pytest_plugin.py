@@ -159,7 +159,7 @@ class HarnessElementItem(pytest.Item):
         self.result: Any = None
 
     def runtest(self) -> None:
-        from harness.activation.runner import CheckOptions
+        from harness.activation.runner import check_options
         from harness.session import check_target, prepare_targets
 
         settings = self.config.stash[SETTINGS_KEY]
@@ -169,7 +169,7 @@ class HarnessElementItem(pytest.Item):
             server = shared.get()
         except HarnessError as exc:
             raise ElementCheckFailed(str(exc)) from None
-        options = CheckOptions(timeout=settings.timeout, stub_missing=settings.stub_missing)
+        options = check_options(settings)
         self.result = check_target(target, server, shared.run, options)
         self.config.stash.setdefault(RESULTS_KEY, []).append(self.result)
         if self.result.status != "passed":

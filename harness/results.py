@@ -44,7 +44,13 @@ class ElementResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
+        """Record a check; a check already recorded as failed keeps its failure."""
         status = SKIPPED if passed is None else (PASSED if passed else FAILED)
+        existing = self.check(name)
+        if existing is not None:
+            if existing.status == FAILED:
+                return
+            self.checks.remove(existing)
         self.checks.append(CheckOutcome(name, status, detail))
         if status == FAILED and self.status == PASSED:
             self.status = FAILED

@@ -152,6 +152,15 @@ OPTIONS: tuple[Option, ...] = (
         group="check",
     ),
     Option(
+        "update_manifests",
+        "write each checked Element's manifest under elements/manifests/ instead of "
+        "comparing with it (review the change, then commit it)",
+        False,
+        _parse_bool,
+        kind="bool",
+        group="check",
+    ),
+    Option(
         "elements",
         "Element to check as a test item (spec name, package, module or directory); "
         "repeatable, comma-separated in the environment variable",
@@ -177,6 +186,7 @@ class Settings:
     startup_timeout: float = 120.0
     timeout: float = 120.0
     stub_missing: bool = False
+    update_manifests: bool = False
     elements: tuple[str, ...] = ()
     #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

@@ -50,6 +50,7 @@ _UNRESOLVED = re.compile(
     r"resolved",
     re.IGNORECASE,
 )
+_MISSING_SERVER_TYPE = re.compile(r'type "(?P<type>[\w ]+)" does not exist')
 _UNSUPPORTED_TYPE = re.compile(r"unsupported attribute type", re.IGNORECASE)
 _ACCESS_DENIED_DB = re.compile(
     r"(?:to database|schema|Database) [`'\"](?P<schema>[^`'\"]+)[`'\"]", re.IGNORECASE
@@ -285,6 +286,20 @@ def classify(
             file=file,
             line=line,
             hint="define or import the referenced table, or fix its name",
+        )
+    missing_type = _MISSING_SERVER_TYPE.search(str(exc))
+    if missing_type:
+        type_name = missing_type.group("type")
+        file, line = _definition_line_for(table_class, type_name)
+        return Failure(
+            UNSUPPORTED_DATAJOINT,
+            f"{module}.{table}: the server has no type {type_name!r} (a MySQL-only native type)",
+            module=module,
+            table=table,
+            file=file,
+            line=line,
+            hint="declare portable DataJoint types (<blob> instead of longblob) to run on "
+            "PostgreSQL",
         )
     if _UNSUPPORTED_TYPE.search(str(exc)):
         file, line = _definition_line_for(table_class, str(exc))

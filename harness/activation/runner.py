@@ -50,10 +50,20 @@ from harness.activation.plan import (
 )
 from harness.activation.scope import fresh_scope, purge_modules
 from harness.db.backends import get_backend
+from harness.db.catalog import Table
 from harness.db.server import ServerInfo
 from harness.elements.targets import Target
+from harness.errors import HarnessError
+from harness.manifest import (
+    build_manifest,
+    diff_manifests,
+    load_manifest,
+    manifest_path,
+    render_diff,
+    write_manifest,
+)
 from harness.redact import redact_text
-from harness.results import ElementResult
+from harness.results import PASSED, ElementResult
 
 MOCK_STEM = "mock"
 log = logging.getLogger("harness.check")
@@ -65,6 +75,21 @@ class CheckOptions:
 
     timeout: float = 120.0
     stub_missing: bool = False
+    #: Write the manifest instead of comparing with it.
+    update_manifests: bool = False
+    #: Where manifests live; None: ``elements/manifests`` beside the spec, else under cwd.
+    manifest_dir: Path | None = None
+    #: Activate a second time in fresh modules and require an identical catalog.
+    reactivate: bool = True
+
+
+def check_options(settings: Any) -> CheckOptions:
+    """The check options a run's :class:`~harness.settings.Settings` ask for."""
+    return CheckOptions(
+        timeout=settings.timeout,
+        stub_missing=settings.stub_missing,
+        update_manifests=settings.update_manifests,
+    )
 
 
 @dataclass
@@ -144,6 +169,13 @@ def call_with_timeout(
     return box.get("value")
 
 
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _is_circular_import(exc: ImportError) -> bool:
     text = str(exc)
     return "partially initialized module" in text or "circular import" in text
@@ -173,6 +205,7 @@ class ElementCheck:
         self.timer = _Timer(self.result.timings)
         self.loaded: dict[str, LoadedModule] = {}
         self.all_loaded: list[LoadedModule] = []
+        self.manifest: dict[str, Any] | None = None
         self.mock: MockLinkingModule | None = None
         self.namespace: Namespace | None = None
 
@@ -271,7 +304,11 @@ class ElementCheck:
         return f"/{self.target.package}/" in warning.filename
 
     def _activate_steps(
-        self, steps: list[ActivationStep], requirements: LinkingRequirements, data_root: Path
+        self,
+        steps: list[ActivationStep],
+        requirements: LinkingRequirements,
+        data_root: Path,
+        record: bool = True,
     ) -> bool:
         assert self.namespace is not None
         with self.timer("mock_s"):
@@ -305,17 +342,18 @@ class ElementCheck:
             for step in steps:
                 args, kwargs = step.arguments(self.prefix, self.mock.module)
                 function = getattr(self.loaded[step.module].module, step.function)
-                self.result.activations.append(
-                    {
-                        "module": step.module,
-                        "function": step.function,
-                        "covers": list(step.covers),
-                        "schemas": {
-                            name: f"{self.prefix}_{stem}"
-                            for name, stem in step.schema_stems.items()
-                        },
-                    }
-                )
+                if record:
+                    self.result.activations.append(
+                        {
+                            "module": step.module,
+                            "function": step.function,
+                            "covers": list(step.covers),
+                            "schemas": {
+                                name: f"{self.prefix}_{stem}"
+                                for name, stem in step.schema_stems.items()
+                            },
+                        }
+                    )
                 try:
                     call_with_timeout(function, args, kwargs, timeout, self._end_sessions)
                 except Exception as exc:
@@ -402,6 +440,61 @@ class ElementCheck:
                 if outside
                 else f"every schema is {self.prefix}_*",
             )
+            self._check_manifest(element_tables)
+
+    def _manifest_dir(self) -> Path:
+        if self.options.manifest_dir is not None:
+            return self.options.manifest_dir
+        spec_path = getattr(self.target.spec, "path", None)
+        if spec_path is not None:
+            for parent in Path(spec_path).resolve().parents:
+                if parent.name == "elements":
+                    return parent / "manifests"
+        return Path.cwd() / "elements" / "manifests"
+
+    def _check_manifest(self, tables: list[Table]) -> None:
+        """Compare the catalog with the reviewed manifest (or write it when asked)."""
+        if self.result.status != PASSED:
+            self.result.add_check("manifest_match", None, "not compared: the check failed")
+            return
+        manifest = build_manifest(
+            self.target.name,
+            self.result.version,
+            compat.major_version(),
+            tables,
+            self.result.mocked_tables,
+        )
+        self.manifest = manifest
+        path = manifest_path(
+            self.target.name,
+            self.result.version,
+            compat.major_version(),
+            self._manifest_dir(),
+            self.backend.name,
+        )
+        shown = _relative(path)
+        if self.options.update_manifests:
+            write_manifest(manifest, path)
+            self.result.add_check("manifest_match", True, f"manifest written to {shown}")
+            return
+        if not path.exists():
+            self.result.add_check(
+                "manifest_match",
+                None,
+                f"no manifest at {shown}; review and commit one written by --update-manifests",
+            )
+            return
+        try:
+            expected = load_manifest(path)
+        except HarnessError as exc:
+            self.result.add_check("manifest_match", False, str(exc))
+            return
+        changes = diff_manifests(expected, manifest)
+        self.result.add_check(
+            "manifest_match",
+            not changes,
+            f"differs from {shown}:\n{render_diff(changes)}" if changes else f"matches {shown}",
+        )
 
     # -- the whole check ---------------------------------------------------------------------
 
@@ -450,6 +543,50 @@ class ElementCheck:
         finally:
             with contextlib.suppress(Exception):
                 admin.close()
+
+    def _reactivate(
+        self,
+        admin: Any,
+        groups: list[list[str]],
+        sources: dict[str, ModuleSource],
+        covers: dict[str, list[str]],
+        data_root: Path,
+        scope_options: dict[str, Any],
+    ) -> bool:
+        """Activate everything again in fresh modules; the catalog must not change.
+
+        DataJoint does not migrate: activating a release against its own tables must
+        be a no-op, or a lab's second deploy would fail (or, worse, half-succeed).
+        """
+        own_timer, self.timer = self.timer, _Timer({})  # steps below count as reactivation
+        with own_timer("reactivate_s"):
+            first = [table.to_dict() for table in self.backend.read_catalog(admin, self.prefix)]
+            kept = self.loaded
+            ok = True
+            for group in groups:
+                self.loaded = {}
+                with fresh_scope((self.target.package,), **scope_options):
+                    ok = self._check_group(group, sources, covers, data_root, record=False)
+                if not ok:
+                    break
+            self.loaded = kept
+            self.timer = own_timer
+            second = [table.to_dict() for table in self.backend.read_catalog(admin, self.prefix)]
+        if not ok:
+            self.result.add_check("reactivation_idempotent", False, "activating again failed")
+            return False
+        if first != second:
+            changes = diff_manifests({"tables": first}, {"tables": second})
+            self.result.add_check(
+                "reactivation_idempotent",
+                False,
+                "activating again changed the catalog:\n" + render_diff(changes),
+            )
+            return True
+        self.result.add_check(
+            "reactivation_idempotent", True, "a second activation in fresh modules changed nothing"
+        )
+        return True
 
     def _discover(self) -> tuple[dict[str, ModuleSource], list[str], dict[str, list[str]]] | None:
         """Read the Element's sources and choose what to activate (None: failed, recorded)."""
@@ -510,6 +647,7 @@ class ElementCheck:
         sources: dict[str, ModuleSource],
         covers: dict[str, list[str]],
         data_root: Path,
+        record: bool = True,
     ) -> bool:
         """Import, analyze, mock and activate one group of modules (one fresh import)."""
         if not self._import(sources, _import_order(group, covers)):
@@ -548,7 +686,7 @@ class ElementCheck:
                 "activated",
             )
             return False
-        return self._activate_steps(steps, requirements, data_root)
+        return self._activate_steps(steps, requirements, data_root, record)
 
     def _run_in_scope(  # a generator: yields the live activation once, if it succeeded
         self, admin: Any, before: set[str]
@@ -595,6 +733,15 @@ class ElementCheck:
                     True,
                     f"{len(self.result.activations)} "
                     f"activate() call(s) in namespace {self.prefix}_*",
+                )
+            if ok and self.options.reactivate:
+                ok = self._reactivate(
+                    admin,
+                    activation_groups(chosen, covers),
+                    sources,
+                    covers,
+                    Path(data_root),
+                    scope_options,
                 )
             if ok:
                 yield Activation(

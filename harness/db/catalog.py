@@ -84,6 +84,32 @@ def normalize_type(column_type: str) -> str:
     return text.replace(" character set utf8mb4", "").replace(" collate utf8mb4_bin", "")
 
 
+_POSTGRES_TYPES = {
+    "character varying": "varchar",
+    "character": "char",
+    "integer": "int",
+    "double precision": "double",
+    "real": "float",
+    "timestamp without time zone": "timestamp",
+    "boolean": "bool",
+}
+_CAST = re.compile(r"::[a-z ]+(\([0-9, ]+\))?$")
+
+
+def normalize_postgres_type(data_type: str) -> str:
+    """PostgreSQL's type names in the spelling DataJoint declarations use."""
+    text = data_type.strip().lower()
+    for long, short in _POSTGRES_TYPES.items():
+        if text == long or text.startswith(long + "("):
+            return short + text[len(long) :]
+    return text
+
+
+def _strip_cast(default: Any) -> Any:
+    """``'abc'::character varying`` -> ``'abc'``."""
+    return _CAST.sub("", default) if isinstance(default, str) else default
+
+
 def normalize_default(default: Any, nullable: bool) -> str | None:
     if default is None:
         return None
@@ -213,10 +239,11 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         tables[(schema, name)] = Table(
             schema=_stem(schema, prefix), name=class_name, tier=tier, master=master, primary_key=[]
         )
-    for schema, name, column, data_type, nullable, default in backend.query(
+    for schema, name, column, data_type, nullable, default, comment in backend.query(
         connection,
         "SELECT table_schema, table_name, column_name, "
-        "format_type(a.atttypid, a.atttypmod), is_nullable, column_default "
+        "format_type(a.atttypid, a.atttypmod), is_nullable, column_default, "
+        "col_description(a.attrelid, a.attnum) "
         "FROM information_schema.columns c JOIN pg_attribute a "
         "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
         "AND a.attname = c.column_name "
@@ -226,12 +253,15 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         table = tables.get((schema, name))
         if table is not None:
             is_nullable = nullable == "YES"
+            text, core_type = split_comment(comment)
             table.attributes.append(
                 Attribute(
                     column,
-                    normalize_type(data_type),
+                    normalize_postgres_type(data_type),
                     is_nullable,
-                    normalize_default(default, is_nullable),
+                    normalize_default(_strip_cast(default), is_nullable),
+                    text,
+                    core_type,
                 )
             )
     for schema, name, column in backend.query(
@@ -280,4 +310,8 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
             )
             table.foreign_keys.append(grouped[key])
         grouped[key].attributes[column] = parent_column
+        if any(a.name == column and a.nullable for a in table.attributes):
+            grouped[key].nullable = True
+    for table in tables.values():
+        table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
     return sorted(tables.values(), key=lambda t: (t.schema, t.name))

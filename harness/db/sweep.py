@@ -10,6 +10,7 @@ reaper image and never touches anything the harness did not create.
 from __future__ import annotations
 
 import socket
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,24 @@ class SweepReport:
     spared: list[tuple[str, str]] = field(default_factory=list)
 
 
+def labelled_containers(label: str) -> list[Any]:
+    """Containers (running or not) with ``label``, skipping any removed meanwhile.
+
+    ``containers.list`` inspects each container it lists; one that another run
+    removes in between would raise NotFound and fail this run instead.
+    """
+    from docker.errors import NotFound
+
+    client = docker_client()
+    found = []
+    for entry in client.api.containers(all=True, filters={"label": label}):
+        with suppress(NotFound):
+            found.append(client.containers.get(entry["Id"]))
+    return found
+
+
 def _owned_containers() -> list[Any]:
-    return docker_client().containers.list(all=True, filters={"label": LABEL_RUN_ID})
+    return labelled_containers(LABEL_RUN_ID)
 
 
 def why_spared(labels: dict[str, str], current: RunIdentity | None, host: str) -> str | None:
@@ -74,9 +91,7 @@ def sweep_containers(current: RunIdentity | None = None, *, dry_run: bool = Fals
 def remove_run_containers(run: RunIdentity) -> list[str]:
     """Remove every non-reusable container of ``run`` (end of run, also after failures)."""
     removed = []
-    for container in docker_client().containers.list(
-        all=True, filters={"label": f"{LABEL_RUN_ID}={run.run_id}"}
-    ):
+    for container in labelled_containers(f"{LABEL_RUN_ID}={run.run_id}"):
         if LABEL_REUSE in container.labels:
             continue
         remove_container(container)
@@ -87,7 +102,7 @@ def remove_run_containers(run: RunIdentity) -> list[str]:
 def remove_reusable_containers() -> list[str]:
     """Remove every reusable container (``harness down``)."""
     removed = []
-    for container in docker_client().containers.list(all=True, filters={"label": LABEL_REUSE}):
+    for container in labelled_containers(LABEL_REUSE):
         remove_container(container)
         removed.append(container.name)
     return removed

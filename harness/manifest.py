@@ -1,0 +1,213 @@
+"""Reviewed records of what an Element release declares, and diffs between them.
+
+A manifest is the catalog of one Element release (tables, tiers, keys,
+attributes, foreign keys, dependency edges) written in a stable, sorted JSON
+form, one file per release and DataJoint major version under
+``elements/manifests/``. It is committed and reviewed like code; a check whose
+catalog departs from it fails with a readable diff:
+
+    + table session.SessionNote
+    - attribute session.Session.session_time
+    ~ type scan.ScanInfo.fps float -> double
+    ~ primary key session.Session [subject, session_id] -> [subject, session_datetime]
+    - foreign key session.Session -> mock.Subject (subject)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.db.catalog import Table
+from harness.errors import ConfigurationError
+
+FORMAT = 1
+MANIFEST_DIR = Path(__file__).resolve().parents[1] / "elements" / "manifests"
+
+
+def manifest_path(
+    name: str,
+    version: str | None,
+    datajoint_major: int,
+    directory: Path | None = None,
+    backend: str = "mysql",
+) -> Path:
+    """``elements/manifests/<name>-<version>.dj<major>[.postgresql].json``.
+
+    MySQL and MariaDB share one manifest (their spellings are normalised);
+    PostgreSQL's types and defaults differ in ways that matter, so it has its own.
+    """
+    stem = f"{name}-{version}" if version else name
+    family = ".postgresql" if backend == "postgresql" else ""
+    return (directory or MANIFEST_DIR) / f"{stem}.dj{datajoint_major}{family}.json"
+
+
+def _table_entry(table: Table) -> dict[str, Any]:
+    return {
+        "schema": table.schema,
+        "name": table.name,
+        "tier": table.tier,
+        "master": table.master,
+        "primary_key": list(table.primary_key),
+        "attributes": [
+            {
+                "name": a.name,
+                "type": a.type,
+                "nullable": a.nullable,
+                "default": a.default,
+                "comment": a.comment,
+                **({"core_type": a.core_type} if a.core_type else {}),
+            }
+            for a in table.attributes
+        ],
+        "foreign_keys": sorted(
+            (
+                {
+                    "parent": fk.parent,
+                    "attributes": dict(sorted(fk.attributes.items())),
+                    "nullable": fk.nullable,
+                }
+                for fk in table.foreign_keys
+            ),
+            key=lambda fk: (fk["parent"], sorted(fk["attributes"].items())),
+        ),
+    }
+
+
+def build_manifest(
+    name: str,
+    version: str | None,
+    datajoint_major: int,
+    tables: Iterable[Table],
+    mocked: Mapping[str, str],
+) -> dict[str, Any]:
+    """The manifest of a catalog: server-independent, sorted, secrets-free."""
+    entries = sorted((_table_entry(t) for t in tables), key=lambda t: (t["schema"], t["name"]))
+    edges = sorted(
+        {(f"{t['schema']}.{t['name']}", fk["parent"]) for t in entries for fk in t["foreign_keys"]}
+    )
+    return {
+        "format": FORMAT,
+        "element": name,
+        "version": version,
+        "datajoint_major": datajoint_major,
+        "schemas": sorted({t["schema"] for t in entries}),
+        "mocked_upstream": sorted(mocked),
+        "tables": entries,
+        "dependencies": [list(edge) for edge in edges],
+    }
+
+
+def dumps(manifest: Mapping[str, Any]) -> str:
+    """One canonical text per manifest: same content, byte-identical file."""
+    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_manifest(manifest: Mapping[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(manifest), encoding="utf-8")
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """A manifest file, or a report whose single element is compared; clear errors otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"manifest {path} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(
+            f"{path} is not a JSON manifest: {exc}", hint="regenerate it with --update-manifests"
+        ) from None
+    if not isinstance(data, dict) or "tables" not in data:
+        raise ConfigurationError(
+            f"{path} holds no 'tables': not a manifest",
+            hint="regenerate it with --update-manifests",
+        )
+    return data
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two manifests."""
+
+    op: str  # "+", "-", "~"
+    kind: str  # table, attribute, type, nullable, default, primary key, foreign key, tier, ...
+    subject: str
+    detail: str = ""
+
+    def render(self) -> str:
+        text = f"{self.op} {self.kind} {self.subject}"
+        return f"{text} {self.detail}" if self.detail else text
+
+
+def _fk_text(fk: Mapping[str, Any]) -> str:
+    pairs = ", ".join(a if a == b else f"{a}={b}" for a, b in sorted(fk["attributes"].items()))
+    nullable = " nullable" if fk.get("nullable") else ""
+    return f"-> {fk['parent']} ({pairs}){nullable}"
+
+
+def diff_manifests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Every difference from ``old`` to ``new``, in a stable order."""
+
+    def index(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        return {f"{t['schema']}.{t['name']}": t for t in manifest.get("tables", [])}
+
+    before, after = index(old), index(new)
+    changes: list[Change] = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            changes.append(Change("-", "table", name))
+            continue
+        if name not in before:
+            changes.append(Change("+", "table", name))
+            continue
+        changes.extend(_diff_table(name, before[name], after[name]))
+    return changes
+
+
+def _diff_table(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    if old.get("tier") != new.get("tier"):
+        changes.append(Change("~", "tier", name, f"{old.get('tier')} -> {new.get('tier')}"))
+    if list(old.get("primary_key", [])) != list(new.get("primary_key", [])):
+        changes.append(
+            Change(
+                "~",
+                "primary key",
+                name,
+                f"[{', '.join(old.get('primary_key', []))}] -> "
+                f"[{', '.join(new.get('primary_key', []))}]",
+            )
+        )
+    old_attrs = {a["name"]: a for a in old.get("attributes", [])}
+    new_attrs = {a["name"]: a for a in new.get("attributes", [])}
+    for attr in sorted(set(old_attrs) | set(new_attrs)):
+        subject = f"{name}.{attr}"
+        if attr not in new_attrs:
+            changes.append(Change("-", "attribute", subject, old_attrs[attr]["type"]))
+            continue
+        if attr not in old_attrs:
+            added = new_attrs[attr]
+            detail = (
+                added["type"]
+                + ("" if added["nullable"] else " not null")
+                + ("" if added.get("default") is None else f" default {added['default']}")
+            )
+            changes.append(Change("+", "attribute", subject, detail))
+            continue
+        a, b = old_attrs[attr], new_attrs[attr]
+        for key in ("type", "nullable", "default", "core_type", "comment"):
+            if a.get(key) != b.get(key):
+                changes.append(Change("~", key, subject, f"{a.get(key)} -> {b.get(key)}"))
+    old_fks = {_fk_text(fk) for fk in old.get("foreign_keys", [])}
+    new_fks = {_fk_text(fk) for fk in new.get("foreign_keys", [])}
+    changes.extend(Change("-", "foreign key", name, text) for text in sorted(old_fks - new_fks))
+    changes.extend(Change("+", "foreign key", name, text) for text in sorted(new_fks - old_fks))
+    return changes
+
+
+def render_diff(changes: Iterable[Change]) -> str:
+    return "\n".join(change.render() for change in changes)
