@@ -176,6 +176,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    """Compare two manifests or reports; exit 1 when they differ."""
+    from harness.manifest import diff_manifests, manifests_in, render_diff
+
+    old, new = manifests_in(Path(args.old)), manifests_in(Path(args.new))
+    if len(old) == 1 and len(new) == 1:
+        old, new = {"": next(iter(old.values()))}, {"": next(iter(new.values()))}
+    differ = False
+    for name in sorted(set(old) | set(new)):
+        label = f"{name}: " if name else ""
+        if name not in new or name not in old:
+            print(f"{label}only in {args.old if name in old else args.new}")
+            differ = True
+            continue
+        changes = diff_manifests(old[name], new[name])
+        if changes:
+            differ = True
+            if name:
+                print(f"{name}:")
+            print(render_diff(changes))
+    if not differ and not getattr(args, "quiet", False):
+        print("no differences")
+    return EXIT_FAILED if differ else EXIT_OK
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from harness.db.sweep import sweep_containers
 
@@ -262,6 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--quiet", action="store_true", help="print failures only")
     _add_options(check, ("server", "check"))
     check.set_defaults(handler=_cmd_check)
+
+    diff = commands.add_parser(
+        "diff",
+        parents=[common],
+        help="compare two manifests or JSON reports",
+        description="Print the differences between two manifests (elements/manifests/*.json) "
+        "or two JSON reports, as `+ table`, `- attribute`, `~ type a -> b`, `~ primary key`, "
+        "`- foreign key`. Exit status 0: identical, 1: they differ, 2: unreadable input.",
+    )
+    diff.add_argument("old", metavar="OLD")
+    diff.add_argument("new", metavar="NEW")
+    diff.add_argument("-q", "--quiet", action="store_true", help="print differences only")
+    diff.set_defaults(handler=_cmd_diff)
 
     sweep = commands.add_parser(
         "sweep",

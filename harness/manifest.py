@@ -211,3 +211,56 @@ def _diff_table(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> li
 
 def render_diff(changes: Iterable[Change]) -> str:
     return "\n".join(change.render() for change in changes)
+
+
+def _table_from_dict(data: Mapping[str, Any]) -> Table:
+    from harness.db.catalog import Attribute, ForeignKey
+
+    return Table(
+        schema=data["schema"],
+        name=data["name"],
+        tier=data["tier"],
+        master=data.get("master"),
+        primary_key=list(data.get("primary_key", [])),
+        attributes=[Attribute(**attribute) for attribute in data.get("attributes", [])],
+        foreign_keys=[ForeignKey(**fk) for fk in data.get("foreign_keys", [])],
+        comment=data.get("comment", ""),
+    )
+
+
+def manifests_in(path: Path) -> dict[str, dict[str, Any]]:
+    """Manifests by Element name, from a manifest file or a ``harness check --json`` report."""
+    data = load_manifest(path) if path.suffix == ".json" and _is_manifest(path) else None
+    if data is not None:
+        return {data.get("element") or path.stem: data}
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"{path} is neither a manifest nor a JSON report: {exc}") from None
+    if not isinstance(report, dict) or not isinstance(report.get("elements"), list):
+        raise ConfigurationError(
+            f"{path} is neither a manifest nor a JSON report",
+            hint="give files written by --update-manifests or --json",
+        )
+    major = int(str(report.get("environment", {}).get("datajoint", "0")).split(".")[0])
+    result = {}
+    for element in report["elements"]:
+        tables = [_table_from_dict(table) for table in element.get("tables", [])]
+        result[element["name"]] = build_manifest(
+            element["name"],
+            element.get("version"),
+            major,
+            tables,
+            element.get("mocked", {}).get("tables", {}),
+        )
+    return result
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and "tables" in data and "elements" not in data
