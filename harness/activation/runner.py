@@ -412,11 +412,25 @@ class ElementCheck:
                     stem = database[len(self.prefix) + 1 :] if database else "?"
                     if (stem, queued.name) not in present:
                         missing.append(f"{loaded.source.name}.{queued.name}")
+            declared = {
+                (getattr(queued.cls, "database", "") or "")[len(self.prefix) + 1 :]
+                + "."
+                + queued.name
+                for loaded in self.all_loaded
+                for queued in loaded.tables
+            }
+            undeclared = sorted(t.full_name for t in element_tables if t.full_name not in declared)
+            problems = []
+            if missing:
+                problems.append("missing: " + ", ".join(missing))
+            if undeclared:
+                # Created behind DataJoint's back (or by code outside the table classes).
+                problems.append("not declared by the Element: " + ", ".join(undeclared))
             self.result.add_check(
                 "declared_all",
-                not missing,
-                "missing: " + ", ".join(missing)
-                if missing
+                not problems,
+                "; ".join(problems)
+                if problems
                 else f"{len(element_tables)} table(s) in {len(self.result.schemas)} schema(s)",
             )
             mocked = ", ".join(sorted(self.result.mocked_tables)) or "none"
