@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.db import registry
 from harness.db.backends import get_backend
 from harness.db.backends.base import Backend
 from harness.db.server import ServerInfo
@@ -52,13 +53,24 @@ class Namespace:
 
     @classmethod
     def create(
-        cls, backend: Backend, admin: Any, prefix: str, expected_schemas: list[str] | None = None
+        cls,
+        backend: Backend,
+        admin: Any,
+        prefix: str,
+        expected_schemas: list[str] | None = None,
+        *,
+        server_key: tuple[str, int] | None = None,
     ) -> Namespace:
+        """Register the prefix, create its user and grants; sweep dead owners' first."""
+        if server_key is not None:
+            registry.sweep_dead_namespaces(backend, admin, server_key)
         password = new_password()
+        registry.register(backend, admin, prefix)
         try:
             backend.create_namespace_user(admin, prefix, password, prefix, expected_schemas or [])
         except BaseException:
             backend.drop_namespace(admin, prefix, prefix)  # half-made: leave nothing
+            registry.unregister(backend, admin, prefix)
             raise
         return cls(backend, admin, prefix, prefix, password)
 
@@ -74,6 +86,8 @@ class Namespace:
         left = self.schemas()
         if self.backend.user_exists(self.admin, self.user):
             left.append(f"user {self.user}")
+        if not left:
+            registry.unregister(self.backend, self.admin, self.prefix)
         return left
 
 
@@ -103,7 +117,9 @@ class NamespaceSession:
         backend = get_backend(server.backend)
         admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
         try:
-            namespace = Namespace.create(backend, admin, new_prefix(run.run_id))
+            namespace = Namespace.create(
+                backend, admin, new_prefix(run.run_id), server_key=(server.host, server.port)
+            )
             try:
                 connection = backend.connect(
                     server.host, server.port, namespace.user, namespace.password

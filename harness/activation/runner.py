@@ -533,7 +533,11 @@ class ElementCheck:
             before = self.backend.all_schemas(admin)
             with self.timer("namespace_s"):
                 self.namespace = Namespace.create(
-                    self.backend, admin, self.prefix, [f"{self.prefix}_{MOCK_STEM}"]
+                    self.backend,
+                    admin,
+                    self.prefix,
+                    [f"{self.prefix}_{MOCK_STEM}"],
+                    server_key=(self.server.host, self.server.port),
                 )
             steps = self._run_in_scope(admin, before)
             try:

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from harness.db.catalog import Table
 
+#: Schema holding the harness's namespace registry (see harness/db/registry.py).
+REGISTRY_SCHEMA = "element_harness"
+
 
 class Backend(ABC):
     """How to run, reach and query one kind of database server.
@@ -72,8 +75,9 @@ class Backend(ABC):
         """Schemas whose name starts with ``<prefix>_``, sorted."""
 
     @abstractmethod
-    def all_schemas(self, connection: Any) -> set[str]:
-        """Every user schema on the server (system schemas excluded)."""
+    def all_schemas(self, connection: Any, *, include_registry: bool = False) -> set[str]:
+        """Every user schema on the server (system schemas and, unless asked, the
+        harness's own registry excluded)."""
 
     @abstractmethod
     def end_sessions(self, connection: Any, user: str) -> None:

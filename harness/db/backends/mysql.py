@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from harness.db.catalog import Table
 
-from harness.db.backends.base import Backend
+from harness.db.backends.base import REGISTRY_SCHEMA, Backend
 
 
 class MySQLBackend(Backend):
@@ -87,10 +87,11 @@ class MySQLBackend(Backend):
         )
         return [row[0] for row in rows]
 
-    def all_schemas(self, connection: Any) -> set[str]:
+    def all_schemas(self, connection: Any, *, include_registry: bool = False) -> set[str]:
         system = {"mysql", "information_schema", "performance_schema", "sys"}
         rows = self.query(connection, "SELECT schema_name FROM information_schema.schemata")
-        return {row[0] for row in rows} - system
+        found = {row[0] for row in rows} - system
+        return found if include_registry else found - {REGISTRY_SCHEMA}
 
     def user_exists(self, connection: Any, user: str) -> bool:
         return bool(self.query(connection, "SELECT 1 FROM mysql.user WHERE user = %s", (user,)))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from harness.db.catalog import Table
 
-from harness.db.backends.base import Backend
+from harness.db.backends.base import REGISTRY_SCHEMA, Backend
 from harness.errors import ConfigurationError
 
 
@@ -90,13 +90,14 @@ class PostgreSQLBackend(Backend):
         )
         return [row[0] for row in rows]
 
-    def all_schemas(self, connection: Any) -> set[str]:
+    def all_schemas(self, connection: Any, *, include_registry: bool = False) -> set[str]:
         rows = self.query(
             connection,
             "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE "
             "'pg\\_%%' AND nspname <> 'information_schema'",
         )
-        return {row[0] for row in rows}
+        found = {row[0] for row in rows}
+        return found if include_registry else found - {REGISTRY_SCHEMA}
 
     def user_exists(self, connection: Any, user: str) -> bool:
         return bool(self.query(connection, "SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)))

@@ -1,0 +1,66 @@
+"""Who owns each namespace on a server, so that a dead run's leftovers can be swept.
+
+A container started for one run disappears with it, but a reused container or an
+external server outlives runs, and a run killed with SIGKILL cannot drop its
+schemas and user. Each namespace is therefore recorded, before its user is
+created, in a small table on the server itself (``element_harness.namespaces``:
+prefix, owning pid, its start time, host); a later run drops the namespaces whose
+owner is gone and never one whose owner is alive.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from harness.db.backends.base import REGISTRY_SCHEMA, Backend
+from harness.runinfo import owner_alive, process_start_time
+
+_TABLE = f"{REGISTRY_SCHEMA}.namespaces"
+_swept: set[tuple[str, int]] = set()
+
+
+def _ensure_table(backend: Backend, admin: Any) -> None:
+    backend.query(admin, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_SCHEMA}")
+    backend.query(
+        admin,
+        f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
+        "pid integer NOT NULL, started double precision NOT NULL, host varchar(255) NOT NULL)",
+    )
+
+
+def register(backend: Backend, admin: Any, prefix: str) -> None:
+    """Record that this process owns ``prefix`` (before anything of it exists)."""
+    _ensure_table(backend, admin)
+    started = process_start_time(os.getpid()) or time.time()
+    backend.query(
+        admin,
+        f"INSERT INTO {_TABLE} (prefix, pid, started, host) VALUES (%s, %s, %s, %s)",
+        (prefix, os.getpid(), started, socket.gethostname()),
+    )
+
+
+def unregister(backend: Backend, admin: Any, prefix: str) -> None:
+    backend.query(admin, f"DELETE FROM {_TABLE} WHERE prefix = %s", (prefix,))
+
+
+def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, int]) -> list[str]:
+    """Drop the namespaces whose owning process is gone; once per server and process."""
+    if server_key in _swept:
+        return []
+    _swept.add(server_key)
+    if REGISTRY_SCHEMA not in backend.all_schemas(admin, include_registry=True):
+        return []
+    host = socket.gethostname()
+    dropped = []
+    for prefix, pid, started, owner_host in backend.query(
+        admin, f"SELECT prefix, pid, started, host FROM {_TABLE}"
+    ):
+        if owner_host != host or owner_alive(int(pid), float(started)):
+            continue  # another host's processes are not ours to judge
+        backend.drop_namespace(admin, prefix, prefix)
+        unregister(backend, admin, prefix)
+        dropped.append(prefix)
+    return dropped

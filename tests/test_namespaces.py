@@ -1,0 +1,118 @@
+"""Namespaces of dead processes are swept from long-lived servers; live ones never are."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import MARIADB, wait_for
+
+from harness.db import registry
+from harness.db.backends import get_backend
+from harness.db.server import ServerInfo
+from harness.runinfo import RunIdentity
+
+pytestmark = pytest.mark.docker
+
+OWNER = textwrap.dedent(
+    """
+    import json, sys, time
+    from harness.activation.namespace import Namespace
+    from harness.db.backends import get_backend
+    from harness.db.server import ServerInfo
+    server = ServerInfo.from_json(sys.stdin.read())
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    namespace = Namespace.create(backend, admin, sys.argv[1])
+    cursor = admin.cursor()
+    cursor.execute(f"CREATE DATABASE `{namespace.schema('data')}`")
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerInfo]:
+    from harness.db.provider import provide_server
+    from harness.settings import Settings
+
+    with provide_server(Settings(db="mariadb", image=MARIADB, startup_timeout=60)) as info:
+        yield info
+
+
+def _owner(server: ServerInfo, prefix: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", OWNER, prefix],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(server.to_json())
+    process.stdin.close()
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _exists(server: ServerInfo, prefix: str) -> dict[str, Any]:
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    try:
+        return {
+            "schemas": backend.namespace_schemas(admin, prefix),
+            "user": backend.user_exists(admin, prefix),
+        }
+    finally:
+        admin.close()
+
+
+def _sweep(server: ServerInfo) -> list[str]:
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    registry._swept.clear()
+    try:
+        return registry.sweep_dead_namespaces(backend, admin, (server.host, server.port))
+    finally:
+        admin.close()
+
+
+def test_killed_owner_is_swept_and_live_owner_spared(server: ServerInfo) -> None:
+    run = RunIdentity.new()
+    dead_prefix, live_prefix = f"eh_{run.run_id[:6]}_kn01", f"eh_{run.run_id[:6]}_kn02"
+    dead = _owner(server, dead_prefix)
+    live = _owner(server, live_prefix)
+    try:
+        dead.kill()  # SIGKILL: no cleanup code runs
+        dead.wait(timeout=10)
+        assert _exists(server, dead_prefix) == {
+            "schemas": [f"{dead_prefix}_data"],
+            "user": True,
+        }
+        swept = _sweep(server)
+        assert dead_prefix in swept and live_prefix not in swept
+        assert _exists(server, dead_prefix) == {"schemas": [], "user": False}
+        assert _exists(server, live_prefix) == {"schemas": [f"{live_prefix}_data"], "user": True}
+    finally:
+        live.kill()
+        live.wait(timeout=10)
+    wait_for(lambda: live.poll() is not None, 10, "the live owner to exit")
+    assert live_prefix in _sweep(server)
+    assert _exists(server, live_prefix) == {"schemas": [], "user": False}
+
+
+def test_registry_schema_is_not_counted_as_a_namespace_violation(server: ServerInfo) -> None:
+    from harness.activation.namespace import new_prefix
+    from harness.activation.runner import ElementCheck
+    from harness.elements.targets import resolve_target
+
+    result = ElementCheck(
+        resolve_target("sample-clean"), server, new_prefix(RunIdentity.new().run_id)
+    ).run()
+    confined = result.check("namespace_confined")
+    assert confined is not None and confined.status == "passed", json.dumps(result.to_dict())[:500]
