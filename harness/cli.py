@@ -94,44 +94,21 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
 
 
 def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
-    tables = len(result.tables)
-    schemas = len(result.schemas)
-    total = sum(result.timings.values())
-    label = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}.get(result.status, "?")
-    version = f" {result.version}" if result.version else ""
-    if quiet and result.status == "passed":
-        return
-    print(
-        f"{label:5} {result.name}{version}: {tables} table(s) in {schemas} schema(s) "
-        f"({total:.2f} s)"
-    )
-    if result.failure is not None:
-        for line in result.failure.render().splitlines():
-            print(f"      {line}")
-    for check in result.checks:
-        if check.status == "failed" and (
-            result.failure is None or check.detail != result.failure.render()
-        ):
-            print(f"      check {check.name} failed: {check.detail}")
-    if verbose:
-        timing = ", ".join(f"{key[:-2]} {value:.3f} s" for key, value in result.timings.items())
-        print(f"      time: {timing}")
-        if result.mocked_tables or result.mocked_functions:
-            print(
-                f"      mocked: tables {', '.join(result.mocked_tables) or '-'}; "
-                f"functions {', '.join(result.mocked_functions) or '-'}"
-            )
-        if result.stubbed_imports:
-            print(f"      stubbed imports: {', '.join(result.stubbed_imports)}")
-        for warning in result.warnings:
-            print(f"      warning: {warning}")
+    """Plain lines for one Element (see :func:`harness.progress.result_lines`)."""
+    from harness.progress import PlainProgress
+
+    PlainProgress(verbose=verbose, quiet=quiet).finish(result)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Check Elements against the configured server."""
     from harness.activation.runner import check_options
     from harness.db.provider import provide_server
+    from harness.progress import choose_progress
+    from harness.reports.html import write_html
     from harness.reports.json_report import write_json
+    from harness.reports.junit import write_junit
+    from harness.reports.markdown import write_markdown
     from harness.runinfo import RunIdentity
     from harness.session import prepare_targets, run_checks
 
@@ -161,15 +138,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
     with provide_server(settings, run) as server:
         if not args.quiet:
             print(f"server: {server.describe()}", file=sys.stderr)
-        report = run_checks(
-            targets,
-            server,
-            run,
-            options,
-            on_result=lambda result: _print_result(result, verbose, args.quiet),
-        )
+        names = [target.name for target in targets]
+        with choose_progress(names, verbose=verbose, quiet=args.quiet) as progress:
+            report = run_checks(
+                targets,
+                server,
+                run,
+                options,
+                on_result=progress.finish,
+                on_start=progress.start,
+                on_step=progress.step,
+            )
     if args.json:
         write_json(report, Path(args.json))
+    if args.junit:
+        write_junit(report, Path(args.junit))
+    if args.markdown:
+        write_markdown(report, Path(args.markdown))
+    if args.html:
+        write_html(report, Path(args.html))
     summary = report.summary()
     if not args.quiet or not report.passed:
         print(f"{summary['passed']} passed, {summary['failed'] + summary['error']} failed")
@@ -284,7 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-install", action="store_true", help="never pip-install an Element a spec names"
     )
     check.add_argument("--json", metavar="PATH", help="write the JSON report here")
-    check.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    check.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    check.add_argument(
+        "--markdown", metavar="PATH", help="write a Markdown summary (Mermaid diagrams) here"
+    )
+    check.add_argument("--html", metavar="PATH", help="write a self-contained HTML report here")
+    check.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print failures only (no live display); -v adds timings, mocks, stubs, warnings",
+    )
     _add_options(check, ("server", "check"))
     check.set_defaults(handler=_cmd_check)
 

@@ -8,6 +8,7 @@ and session-scoped state kept in ``config.stash``.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -114,6 +115,58 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     restore = config.stash.get(_RESTORE_SIGTERM, None)
     if restore is not None:
         restore()
+
+
+_RESULTS_FILE = "results-{worker}.json"
+
+
+def _results_payload(config: pytest.Config) -> dict[str, Any]:
+    """This process's Element results and the environment they were obtained in."""
+    from harness.session import environment
+
+    results = config.stash.get(RESULTS_KEY, [])
+    server = config.stash[SERVER_KEY].get() if results else None
+    return {"environment": environment(server), "results": [r.to_dict() for r in results]}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``--harness-report DIR``: workers hand their results over, the owner writes."""
+    config = session.config
+    settings = config.stash.get(SETTINGS_KEY, None)
+    shared = config.stash.get(SERVER_KEY, None)
+    if settings is None or shared is None or not settings.report:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # an xdist worker: the controller writes the reports
+        path = shared.share_dir / _RESULTS_FILE.format(worker=workerinput["workerid"])
+        path.write_text(json.dumps(_results_payload(config)), encoding="utf-8")
+        return
+    _write_reports(config, shared.share_dir, Path(settings.report))
+
+
+def _write_reports(config: pytest.Config, share_dir: Path, directory: Path) -> None:
+    """Gather this process's and every worker's results, in the order targets were given."""
+    from harness import __version__
+    from harness.reports import write_reports
+    from harness.reports.loading import result_from_dict
+    from harness.session import RunReport
+
+    payloads = [_results_payload(config)]
+    payloads += [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(share_dir.glob(_RESULTS_FILE.format(worker="*")))
+    ]
+    with_server = [p for p in payloads if p["results"]] or payloads
+    report = RunReport(__version__, with_server[0]["environment"])
+    order = list(config.stash[SETTINGS_KEY].elements)
+    results = [result_from_dict(data) for p in payloads for data in p["results"]]
+    results.sort(key=lambda r: order.index(r.target) if r.target in order else len(order))
+    report.results.extend(results)
+    paths = write_reports(report, directory)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"element-harness: reports written: {', '.join(map(str, paths))}")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -74,10 +74,34 @@ def prepare_targets(
     return targets
 
 
+class _AnnouncingTimer:
+    """Wraps the check's step timer so a display learns each step as it begins.
+
+    The engine times every step by name (``import_s``, ``activate_s``, ...); announcing
+    those names is all a progress display needs, without the engine knowing of one.
+    """
+
+    def __init__(self, timer: Any, on_step: Callable[[str], None]) -> None:
+        self._timer = timer
+        self._on_step = on_step
+
+    def __call__(self, name: str) -> Any:
+        self._on_step(name.removesuffix("_s"))
+        return self._timer(name)
+
+
 def check_target(
-    target: Target, server: ServerInfo, run: RunIdentity, options: CheckOptions
+    target: Target,
+    server: ServerInfo,
+    run: RunIdentity,
+    options: CheckOptions,
+    on_step: Callable[[str], None] | None = None,
 ) -> ElementResult:
-    """Check one resolved target in a fresh namespace on ``server``."""
+    """Check one resolved target in a fresh namespace on ``server``.
+
+    ``on_step(name)`` is called as each step (``namespace``, ``import``, ``activate``,
+    ...) begins, for progress displays.
+    """
     if not target.sys_path and not is_importable(target.package):
         result = ElementResult(target=target.text, name=target.name, version=target.version)
         hint = (
@@ -92,7 +116,10 @@ def check_target(
         )
         result.add_check("imported", False, result.failure.render() if result.failure else "")
         return result
-    result = ElementCheck(target, server, new_prefix(run.run_id), options).run()
+    check = ElementCheck(target, server, new_prefix(run.run_id), options)
+    if on_step is not None:
+        check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]
+    result = check.run()
     if not target.sys_path:
         result.version = installed_version(target.package, target.spec) or result.version
     return result
@@ -104,10 +131,20 @@ def run_checks(
     run: RunIdentity,
     options: CheckOptions,
     on_result: Callable[[ElementResult], None] | None = None,
+    on_start: Callable[[Target], None] | None = None,
+    on_step: Callable[[Target, str], None] | None = None,
 ) -> RunReport:
+    """Check every target in turn; the callbacks let a display follow along.
+
+    ``on_start(target)`` before a target is checked, ``on_step(target, step)`` as each
+    of its steps begins, ``on_result(result)`` when it is done.
+    """
     report = RunReport(__version__, environment(server))
     for target in targets:
-        result = check_target(target, server, run, options)
+        if on_start is not None:
+            on_start(target)
+        step = None if on_step is None else (lambda name, t=target: on_step(t, name))
+        result = check_target(target, server, run, options, on_step=step)
         report.results.append(result)
         if on_result is not None:
             on_result(result)

@@ -171,6 +171,15 @@ OPTIONS: tuple[Option, ...] = (
         group="pytest",
         flag="element",
     ),
+    Option(
+        "report",
+        "write every report format (report.json, junit.xml, report.md, report.html) "
+        "into this directory when the session ends",
+        None,
+        metavar="DIR",
+        group="pytest",
+        flag="report",
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -188,6 +197,7 @@ class Settings:
     stub_missing: bool = False
     update_manifests: bool = False
     elements: tuple[str, ...] = ()
+    report: str | None = None
     #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -77,6 +77,8 @@ class SharedServer:
             # Keep the container after this process's session: the owner removes it.
             context = provide_server(self.settings, self.run)
             info = context.__enter__() if not self.owner else self._stack.enter_context(context)
+            # Hold the context: collected, its generator would close and stop the server now.
+            self._entered = context
         except HarnessError as exc:
             self._write_private(error_path, json.dumps({"message": exc.message, "hint": exc.hint}))
             raise

@@ -1,0 +1,91 @@
+"""What the human-readable reports (Markdown, HTML) say, independent of their markup.
+
+Both formats must tell the same story: one environment line, one row per
+Element with a mark per check, the failures and the warnings. Keeping the
+wording here means the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harness.results import FAILED, PASSED, SKIPPED, ElementResult
+
+if TYPE_CHECKING:
+    from harness.session import RunReport
+
+MARKS = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭"}
+#: The documented order of checks (docs/report-format.md); unknown ones follow in order seen.
+CHECK_ORDER = (
+    "imported",
+    "activated",
+    "reactivation_idempotent",
+    "declared_all",
+    "references_resolved",
+    "namespace_confined",
+    "manifest_match",
+    "teardown_clean",
+)
+
+
+def environment_line(environment: dict[str, Any]) -> str:
+    """``DataJoint 0.14.10 · Python 3.11.7 · mariadb 10.11.18 (container, image ...)``."""
+    parts = [
+        f"DataJoint {environment.get('datajoint', '?')}",
+        f"Python {environment.get('python', '?')}",
+    ]
+    server = environment.get("server")
+    if server:
+        where = [str(server.get("kind", ""))]
+        image = server.get("image")
+        if image:
+            where.append(f"image {image.get('name')}")
+        parts.append(f"{server.get('backend')} {server.get('version')} ({', '.join(where)})")
+    else:
+        parts.append("no server")
+    return " · ".join(parts)
+
+
+def headline(report: RunReport) -> str:
+    summary = report.summary()
+    failed = summary.get("failed", 0) + summary.get("error", 0)
+    return f"element-harness: {summary['passed']} passed, {failed} failed"
+
+
+def check_columns(results: list[ElementResult]) -> list[str]:
+    seen = [check.name for result in results for check in result.checks]
+    known = [name for name in CHECK_ORDER if name in seen]
+    return known + [name for name in dict.fromkeys(seen) if name not in CHECK_ORDER]
+
+
+def mark(result: ElementResult, check: str) -> str:
+    outcome = result.check(check)
+    return "" if outcome is None else MARKS.get(outcome.status, "?")
+
+
+def status_text(result: ElementResult) -> str:
+    return f"{MARKS.get(result.status, '❌')} {result.status}"
+
+
+def failure_lines(result: ElementResult) -> list[str]:
+    """The failure (class, message, where, hint) and every failed check not already quoted."""
+    lines: list[str] = []
+    rendered = result.failure.render() if result.failure else None
+    if result.failure is not None and rendered is not None:
+        lines.extend(rendered.splitlines())
+    lines.extend(
+        f"check {check.name} failed: {check.detail}"
+        for check in result.checks
+        if check.status == FAILED and check.detail != rendered
+    )
+    return lines
+
+
+def mock_line(result: ElementResult) -> str | None:
+    if not result.mocked_tables and not result.mocked_functions and not result.stubbed_imports:
+        return None
+    parts = [f"mocked tables: {', '.join(result.mocked_tables) or '-'}"]
+    parts.append(f"mocked functions: {', '.join(result.mocked_functions) or '-'}")
+    if result.stubbed_imports:
+        parts.append(f"stubbed imports: {', '.join(result.stubbed_imports)}")
+    return "; ".join(parts)
