@@ -195,6 +195,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     verb = "would remove" if args.dry_run else "removed"
     for name in report.removed:
         print(f"{verb} {name}")
+    if not args.dry_run:
+        from harness.db.reuse import sweep_reused_namespaces
+
+        for prefix in sweep_reused_namespaces():
+            print(f"dropped namespace {prefix} of a dead run (reusable server)")
     if getattr(args, "verbose", False):
         for name, reason in report.spared:
             print(f"spared {name}: {reason}")

@@ -75,7 +75,7 @@ def _exists(server: ServerInfo, prefix: str) -> dict[str, Any]:
 def _sweep(server: ServerInfo) -> list[str]:
     backend = get_backend(server.backend)
     admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
-    registry._swept.clear()
+    registry.forget_swept((server.host, server.port))
     try:
         return registry.sweep_dead_namespaces(backend, admin, (server.host, server.port))
     finally:

@@ -64,3 +64,8 @@ def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, i
         unregister(backend, admin, prefix)
         dropped.append(prefix)
     return dropped
+
+
+def forget_swept(server_key: tuple[str, int]) -> None:
+    """Allow :func:`sweep_dead_namespaces` to run again for a server in this process."""
+    _swept.discard(server_key)

@@ -125,3 +125,26 @@ def acquire_reusable_server(
         return server.info
     finally:
         lock.release()
+
+
+def sweep_reused_namespaces() -> list[str]:
+    """Drop dead runs' namespaces inside every running reusable container (``harness sweep``)."""
+    from harness.db import registry
+    from harness.db.backends import get_backend
+    from harness.runinfo import LABEL_BACKEND
+
+    dropped: list[str] = []
+    for container in docker_client().containers.list(filters={"label": LABEL_REUSE}):
+        backend = get_backend(container.labels.get(LABEL_BACKEND, "mysql"))
+        password = _password_from_env(container, backend)
+        if password is None:
+            continue
+        register_secret(password)
+        port = published_port(container, backend.port)
+        admin = backend.connect(LOOPBACK, port, backend.admin_user, password)
+        try:
+            registry.forget_swept((LOOPBACK, port))
+            dropped += registry.sweep_dead_namespaces(backend, admin, (LOOPBACK, port))
+        finally:
+            admin.close()
+    return dropped
