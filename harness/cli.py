@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_images_parser(commands).set_defaults(handler=run_images)
+    from harness.deploy.commands import add_deploy_parser, run_deploy
+
+    add_deploy_parser(commands).set_defaults(handler=run_deploy)
     return parser
 
 

@@ -1,0 +1,59 @@
+"""The production server a deploy talks to, and the password to log in with.
+
+The password comes from the URL, else ``HARNESS_TARGET_PASSWORD``, else an
+interactive prompt (never echoed); it is registered for redaction at once, so
+no message, log line or traceback text the harness prints can show it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.db.backends import get_backend
+from harness.db.external import ExternalTarget, parse_external_url
+from harness.errors import ConfigurationError, ServerUnreachable
+from harness.redact import redact_text, register_secret
+
+PASSWORD_ENV = "HARNESS_TARGET_PASSWORD"
+
+
+def resolve_target(
+    url: str, environ: Mapping[str, str] | None = None, interactive: bool | None = None
+) -> ExternalTarget:
+    """The server of ``--target URL`` with a password from the URL, the environment or a prompt."""
+    environ = os.environ if environ is None else environ
+    target = parse_external_url(url)
+    has_password = urlsplit(url.strip()).password is not None
+    if has_password:
+        return replace(target, origin="--target")
+    password = environ.get(PASSWORD_ENV)
+    if password is None:
+        tty = sys.stdin.isatty() if interactive is None else interactive
+        if not tty:
+            raise ConfigurationError(
+                f"no password for {target.display()}",
+                hint=f"put it in {PASSWORD_ENV} (or in the URL, or run interactively)",
+            )
+        password = getpass.getpass(f"password for {target.display()}: ")
+    register_secret(password)
+    return replace(target, password=password, origin="--target")
+
+
+def connect(target: ExternalTarget, timeout: float) -> Any:
+    """A DB-API connection as the target's user; one clear error for every way this fails."""
+    backend = get_backend(target.backend)
+    try:
+        return backend.connect(
+            target.host, target.port, target.user, target.password, timeout=timeout
+        )
+    except backend.driver_errors() as exc:
+        raise ServerUnreachable(
+            f"cannot connect to {target.display()}: {redact_text(str(exc))}",
+            hint="check host, port, user and password, and that the server is running",
+        ) from None
