@@ -248,3 +248,14 @@ def test_real_elements_through_harness_check(tmp_path: Path) -> None:
     for element in results.values():
         assert {check["name"] for check in element["checks"]} >= {"imported", "teardown_clean"}
         assert set(element["timings"]) >= {"import_s", "teardown_s"}
+
+
+def test_spec_upstream_takes_a_real_table_from_another_element(mysql_server: ServerInfo) -> None:
+    result = check("sample-upstream", mysql_server)
+    assert result.status == "passed", result.failure and result.failure.render()
+    upstream = [a for a in result.activations if a.get("upstream")]
+    assert [a["module"] for a in upstream] == ["sample_clean.lab"]
+    assert "Device" not in result.mocked_tables  # the real Equipment stands in for it
+    parents = {fk.parent for table in result.tables for fk in table.foreign_keys}
+    assert "up_lab.Equipment" in parents
+    assert result.schemas == ["pairing"]  # the upstream Element's schemas are not its own

@@ -31,6 +31,7 @@ from harness.activation.discovery import (
 from harness.activation.failures import (
     IMPORT_ERROR,
     NAMESPACE_VIOLATION,
+    SERVER_ERROR,
     TIMEOUT,
     UNRESOLVED_REFERENCE,
     Failure,
@@ -49,6 +50,7 @@ from harness.activation.plan import (
     step_from_signature,
 )
 from harness.activation.scope import fresh_scope, purge_modules
+from harness.db import registry
 from harness.db.backends import get_backend
 from harness.db.catalog import Table
 from harness.db.server import ServerInfo
@@ -167,6 +169,14 @@ def call_with_timeout(
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+UPSTREAM_STEM_PREFIX = "up_"
+
+
+def _is_own_schema(stem: str) -> bool:
+    """Whether a schema stem is the Element's (not the mocks', not a real upstream's)."""
+    return stem != MOCK_STEM and not stem.startswith(UPSTREAM_STEM_PREFIX)
 
 
 def _relative(path: Path) -> str:
@@ -319,7 +329,7 @@ class ElementCheck:
                     data_root=data_root,
                     definitions=self.target.mock_tables,
                     extra_functions=self.target.mock_functions,
-                    provided=self._own_modules(),
+                    provided={**self._own_modules(), **self._activate_upstream(data_root, record)},
                 )
             except Exception as exc:
                 self._fail(
@@ -369,6 +379,69 @@ class ElementCheck:
                     return False
         return True
 
+    def _packages(self) -> tuple[str, ...]:
+        """The Element's package and those its spec takes upstream tables from."""
+        upstream = {path.split(".")[0] for path in self.target.upstream.values()}
+        return (self.target.package, *sorted(upstream - {self.target.package}))
+
+    def _activate_upstream(self, data_root: Path, record: bool = True) -> dict[str, Any]:
+        """Activate the real Elements the spec takes upstream tables from; return those tables.
+
+        ``[upstream] Subject = "element_animal.subject.Subject"`` activates
+        ``element_animal.subject`` first, in this namespace (schema stems prefixed
+        ``up_`` so they cannot collide with the Element's own), with its own needs
+        mocked, and hands its ``Subject`` to the linking module instead of a mock.
+        """
+        assert self.namespace is not None
+        provided: dict[str, Any] = {}
+        by_module: dict[str, dict[str, str]] = {}
+        for name, path in self.target.upstream.items():
+            module_path, _, attribute = path.rpartition(".")
+            by_module.setdefault(module_path, {})[name] = attribute
+        for module_path, names in by_module.items():
+            module = sys.modules.get(module_path)
+            if module is None or not getattr(module, "_harness_upstream_active", False):
+                module = self._activate_one_upstream(module_path, data_root, record)
+            for name, attribute in names.items():
+                provided[name] = getattr(module, attribute)
+        return provided
+
+    def _activate_one_upstream(self, module_path: str, data_root: Path, record: bool) -> Any:
+        assert self.namespace is not None
+        package = module_path.split(".")[0]
+        sources = {
+            source.name: source for source in package_sources(package, package_locations(package))
+        }
+        loaded = load_module(sources[module_path])
+        requirements = analyze([loaded])
+        mock = synthesize(
+            requirements,
+            schema_name=self.namespace.schema(MOCK_STEM),
+            data_root=data_root,
+            provided=self._own_modules(),
+        )
+        step = step_from_signature(module_path, loaded.module.activate, [])
+        step.schema_stems = {
+            key: f"{UPSTREAM_STEM_PREFIX}{stem}" for key, stem in step.schema_stems.items()
+        }
+        args, kwargs = step.arguments(self.prefix, mock.module)
+        loaded.module.activate(*args, **kwargs)
+        loaded.module._harness_upstream_active = True
+        self.result.mocked_tables.update(mock.tables)
+        if record:
+            self.result.activations.append(
+                {
+                    "module": module_path,
+                    "function": "activate",
+                    "covers": [],
+                    "upstream": True,
+                    "schemas": {
+                        name: f"{self.prefix}_{stem}" for name, stem in step.schema_stems.items()
+                    },
+                }
+            )
+        return loaded.module
+
     def _own_modules(self) -> dict[str, Any]:
         """The Element's modules by leaf name, handed over where its linking module wants them.
 
@@ -394,14 +467,14 @@ class ElementCheck:
             catalog = self.backend.read_catalog(admin, self.prefix)
             after = self.backend.all_schemas(admin)
         with self.timer("verify_s"):
-            element_tables = [table for table in catalog if table.schema != MOCK_STEM]
+            element_tables = [table for table in catalog if _is_own_schema(table.schema)]
             self.result.tables = element_tables
             self.result.schemas = sorted(
                 {table.schema for table in element_tables}
                 | {
                     schema[len(self.prefix) + 1 :]
                     for schema in self.namespace.schemas()
-                    if schema != self.namespace.schema(MOCK_STEM)
+                    if _is_own_schema(schema[len(self.prefix) + 1 :])
                 }
             )
             present = {(table.schema, table.name) for table in catalog}
@@ -435,7 +508,9 @@ class ElementCheck:
             )
             mocked = ", ".join(sorted(self.result.mocked_tables)) or "none"
             self.result.add_check("references_resolved", True, f"mocked upstream: {mocked}")
-            outside = sorted(after - before - set(self.namespace.schemas()))
+            outside = registry.unclaimed_schemas(
+                self.backend, admin, after - before - set(self.namespace.schemas())
+            )
             if outside and self.result.failure is None:
                 # Backends that cannot refuse it up front (PostgreSQL) are caught here.
                 self.result.fail(
@@ -507,7 +582,11 @@ class ElementCheck:
         self.result.add_check(
             "manifest_match",
             not changes,
-            f"differs from {shown}:\n{render_diff(changes)}" if changes else f"matches {shown}",
+            f"differs from {shown}:\n{render_diff(changes)}\n"
+            "  hint: if the change is intended, run with --update-manifests, review the "
+            "manifest and commit it; otherwise fix the Element"
+            if changes
+            else f"matches {shown}",
         )
 
     # -- the whole check ---------------------------------------------------------------------
@@ -526,10 +605,14 @@ class ElementCheck:
         the Element's own modules; verification and teardown run when the block ends.
         """
         compat.require_backend_support(self.backend.name)
-        admin = self.backend.connect(
-            self.server.host, self.server.port, self.server.admin_user, self.server.admin_password
-        )
-        try:
+        admin = None
+        with self._server_guard("connecting to the server as admin", "activated"):
+            admin = self.backend.connect(
+                self.server.host,
+                self.server.port,
+                self.server.admin_user,
+                self.server.admin_password,
+            )
             before = self.backend.all_schemas(admin)
             with self.timer("namespace_s"):
                 self.namespace = Namespace.create(
@@ -539,28 +622,72 @@ class ElementCheck:
                     [f"{self.prefix}_{MOCK_STEM}"],
                     server_key=(self.server.host, self.server.port),
                 )
+        try:
+            if self.namespace is None:  # the server failed first: reported, nothing to undo
+                yield Activation(self.result)
+                return
             steps = self._run_in_scope(admin, before)
+            activation: Activation | None = None
             try:
-                with self._capture_warnings():
+                with (
+                    self._capture_warnings(),
+                    self._server_guard("reading the catalog", "declared_all"),
+                ):
                     activation = next(steps, None)
                 yield activation or Activation(self.result, namespace=self.namespace)
-                with self._capture_warnings():
+                with (
+                    self._capture_warnings(),
+                    self._server_guard("reading the catalog", "declared_all"),
+                ):
                     for _ in steps:
                         pass
             finally:
                 steps.close()
-                with self.timer("teardown_s"):
+                left: list[str] | None = None
+                with (
+                    self.timer("teardown_s"),
+                    self._server_guard("dropping the namespace", "teardown_clean"),
+                ):
                     left = self.namespace.drop()
-                self.result.add_check(
-                    "teardown_clean",
-                    not left,
-                    "left behind: " + ", ".join(left)
-                    if left
-                    else "namespace schemas and user dropped",
-                )
+                if left is not None:
+                    self.result.add_check(
+                        "teardown_clean",
+                        not left,
+                        "left behind: " + ", ".join(left)
+                        if left
+                        else "namespace schemas and user dropped",
+                    )
         finally:
-            with contextlib.suppress(Exception):
-                admin.close()
+            if admin is not None:
+                with contextlib.suppress(Exception):
+                    admin.close()
+
+    @contextlib.contextmanager
+    def _server_guard(self, doing: str, check: str) -> Iterator[None]:
+        """Report a server that fails under the harness's own queries as ``server_error``.
+
+        A killed container or a dropped network ends the admin connection too; the
+        catalog read or the teardown that notices must not end the whole run with a
+        driver traceback: this Element is reported, the next ones still run (and say
+        the same if the server stays gone). Only the driver's errors are caught, never
+        what a test's own ``with`` block raises (that passes outside these guards).
+        A namespace that could not be dropped stays registered on the server, so the
+        next run on it sweeps it (see :mod:`harness.db.registry`).
+        """
+        try:
+            yield
+        except self.backend.driver_errors() as exc:
+            text = redact_text(f"{type(exc).__name__}: {exc}")
+            failure = Failure(
+                SERVER_ERROR,
+                f"the database connection failed while {doing}: {text}",
+                module=self.target.package,
+                hint="check that the server is running and reachable (a killed container, "
+                "a restarted server, a network failure), then run again",
+            )
+            if self.result.failure is None:
+                self.result.fail(failure)
+            self.result.add_check(check, False, failure.render())
 
     def _reactivate(
         self,
@@ -578,23 +705,28 @@ class ElementCheck:
         """
         own_timer, self.timer = self.timer, _Timer({})  # steps below count as reactivation
         with own_timer("reactivate_s"):
-            first = [table.to_dict() for table in self.backend.read_catalog(admin, self.prefix)]
+            # Tables are dataclasses: equal exactly when their dicts are, and compared
+            # without ``asdict`` (a deep copy of every attribute) unless they differ.
+            first = self.backend.read_catalog(admin, self.prefix)
             kept = self.loaded
             ok = True
             for group in groups:
                 self.loaded = {}
-                with fresh_scope((self.target.package,), **scope_options):
+                with fresh_scope(self._packages(), **scope_options):
                     ok = self._check_group(group, sources, covers, data_root, record=False)
                 if not ok:
                     break
             self.loaded = kept
             self.timer = own_timer
-            second = [table.to_dict() for table in self.backend.read_catalog(admin, self.prefix)]
+            second = self.backend.read_catalog(admin, self.prefix)
         if not ok:
             self.result.add_check("reactivation_idempotent", False, "activating again failed")
             return False
         if first != second:
-            changes = diff_manifests({"tables": first}, {"tables": second})
+            changes = diff_manifests(
+                {"tables": [table.to_dict() for table in first]},
+                {"tables": [table.to_dict() for table in second]},
+            )
             self.result.add_check(
                 "reactivation_idempotent",
                 False,
@@ -729,7 +861,7 @@ class ElementCheck:
                 self.backend.name,
             ),
         ):
-            with fresh_scope((target.package,), **scope_options) as finder:
+            with fresh_scope(self._packages(), **scope_options) as finder:
                 discovered = self._discover()
                 stubbed |= finder.stubbed
             if discovered is None:
@@ -737,7 +869,7 @@ class ElementCheck:
             sources, chosen, covers = discovered
             for group in activation_groups(chosen, covers):
                 self.loaded = {}
-                with fresh_scope((target.package,), **scope_options) as finder:
+                with fresh_scope(self._packages(), **scope_options) as finder:
                     ok = self._check_group(group, sources, covers, Path(data_root))
                     stubbed |= finder.stubbed
                 self.all_loaded.extend(self.loaded.values())
