@@ -116,7 +116,9 @@ def load_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"manifest {path} does not exist") from None
+        raise ConfigurationError(
+            f"manifest {path} does not exist", hint="write it with --update-manifests"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigurationError(
             f"{path} is not a JSON manifest: {exc}", hint="regenerate it with --update-manifests"
@@ -126,7 +128,44 @@ def load_manifest(path: Path) -> dict[str, Any]:
             f"{path} holds no 'tables': not a manifest",
             hint="regenerate it with --update-manifests",
         )
+    problem = _shape_problem(data["tables"])
+    if problem:
+        raise ConfigurationError(
+            f"{path} is a malformed manifest: {problem}",
+            hint="regenerate it with --update-manifests (manifests are written, not hand-edited)",
+        )
     return data
+
+
+def _shape_problem(tables: Any) -> str | None:
+    """What is wrong with a manifest's ``tables`` (None when the diff can read them).
+
+    Manifests are committed and sometimes hand-merged; a broken one must be an
+    error naming the entry, not a ``TypeError`` from deep inside the diff.
+    """
+    if not isinstance(tables, list):
+        return f"'tables' must be a list, got {type(tables).__name__}"
+    for position, table in enumerate(tables):
+        where = f"tables[{position}]"
+        if not isinstance(table, dict):
+            return f"{where} must be an object, got {type(table).__name__}"
+        for key in ("schema", "name"):
+            if not isinstance(table.get(key), str):
+                return f"{where} has no string {key!r}"
+        for key in ("primary_key", "attributes", "foreign_keys"):
+            if not isinstance(table.get(key, []), list):
+                return f"{where}.{key} must be a list"
+        for attribute in table.get("attributes", []):
+            if not (isinstance(attribute, dict) and {"name", "type"} <= set(attribute)):
+                return f"{where}.attributes holds an entry without 'name' and 'type'"
+        for fk in table.get("foreign_keys", []):
+            if not (
+                isinstance(fk, dict)
+                and isinstance(fk.get("parent"), str)
+                and isinstance(fk.get("attributes"), dict)
+            ):
+                return f"{where}.foreign_keys holds an entry without 'parent' and 'attributes'"
+    return None
 
 
 @dataclass(frozen=True)
@@ -213,21 +252,6 @@ def render_diff(changes: Iterable[Change]) -> str:
     return "\n".join(change.render() for change in changes)
 
 
-def _table_from_dict(data: Mapping[str, Any]) -> Table:
-    from harness.db.catalog import Attribute, ForeignKey
-
-    return Table(
-        schema=data["schema"],
-        name=data["name"],
-        tier=data["tier"],
-        master=data.get("master"),
-        primary_key=list(data.get("primary_key", [])),
-        attributes=[Attribute(**attribute) for attribute in data.get("attributes", [])],
-        foreign_keys=[ForeignKey(**fk) for fk in data.get("foreign_keys", [])],
-        comment=data.get("comment", ""),
-    )
-
-
 def manifests_in(path: Path) -> dict[str, dict[str, Any]]:
     """Manifests by Element name, from a manifest file or a ``harness check --json`` report."""
     data = load_manifest(path) if path.suffix == ".json" and _is_manifest(path) else None
@@ -236,25 +260,39 @@ def manifests_in(path: Path) -> dict[str, dict[str, Any]]:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"{path} does not exist") from None
+        raise ConfigurationError(
+            f"{path} does not exist", hint="give files written by --update-manifests or --json"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"{path} is neither a manifest nor a JSON report: {exc}") from None
+        raise ConfigurationError(
+            f"{path} is neither a manifest nor a JSON report: {exc}",
+            hint="give files written by --update-manifests or --json",
+        ) from None
     if not isinstance(report, dict) or not isinstance(report.get("elements"), list):
         raise ConfigurationError(
             f"{path} is neither a manifest nor a JSON report",
             hint="give files written by --update-manifests or --json",
         )
-    major = int(str(report.get("environment", {}).get("datajoint", "0")).split(".")[0])
     result = {}
-    for element in report["elements"]:
-        tables = [_table_from_dict(table) for table in element.get("tables", [])]
-        result[element["name"]] = build_manifest(
-            element["name"],
-            element.get("version"),
-            major,
-            tables,
-            element.get("mocked", {}).get("tables", {}),
-        )
+    try:
+        major = int(str(report.get("environment", {}).get("datajoint", "0")).split(".")[0])
+        for element in report["elements"]:
+            problem = _shape_problem(element.get("tables", []))
+            if problem:
+                raise ValueError(problem)
+            tables = [Table.from_dict(table) for table in element.get("tables", [])]
+            result[element["name"]] = build_manifest(
+                element["name"],
+                element.get("version"),
+                major,
+                tables,
+                element.get("mocked", {}).get("tables", {}),
+            )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"{path} is a malformed JSON report: {type(exc).__name__}: {exc}",
+            hint="give a report written by `harness check --json`, unedited",
+        ) from None
     return result
 
 

@@ -10,6 +10,7 @@ between runs and servers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,6 +56,20 @@ class Table:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Table:
+        """The inverse of :meth:`to_dict` (for manifests and reports read back)."""
+        return cls(
+            schema=data["schema"],
+            name=data["name"],
+            tier=data["tier"],
+            master=data.get("master"),
+            primary_key=list(data.get("primary_key", [])),
+            attributes=[Attribute(**attribute) for attribute in data.get("attributes", [])],
+            foreign_keys=[ForeignKey(**fk) for fk in data.get("foreign_keys", [])],
+            comment=data.get("comment", ""),
+        )
 
 
 def camel_case(snake: str) -> str:
@@ -136,35 +151,73 @@ def _stem(schema: str, prefix: str) -> str:
     return schema[len(prefix) + 1 :] if schema.startswith(prefix + "_") else schema
 
 
-def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
-    """Tables of every schema named ``<prefix>_*`` on a MySQL or MariaDB server."""
-    pattern = backend.like_prefix(prefix)  # type: ignore[attr-defined]
-    # information_schema answers per schema pattern in three queries, whatever the size.
+Rows = Any  # an iterable of tuples from a DB-API cursor
+NameOf = Callable[[str], str]
+
+
+def _tables_from_rows(rows: Rows, name_of: NameOf) -> dict[tuple[str, str], Table]:
+    """Rows of (schema, table name, comment) -> tables keyed by (schema, table name)."""
     tables: dict[tuple[str, str], Table] = {}
-    for schema, name, comment in backend.query(
-        connection,
-        "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
-        "WHERE table_schema LIKE %s ORDER BY table_schema, table_name",
-        (pattern,),
-    ):
+    for schema, name, comment in rows:
         described = classify_table_name(name)
         if described is None:
             continue
         class_name, tier, master = described
         tables[(schema, name)] = Table(
-            schema=_stem(schema, prefix),
+            schema=name_of(schema),
             name=class_name,
             tier=tier,
             master=master,
             primary_key=[],
             comment=comment or "",
         )
+    return tables
+
+
+def _attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_of: NameOf) -> None:
+    """Rows of (schema, table, constraint, column, parent schema, parent table, parent
+    column), ordered by constraint and position -> grouped foreign keys, sorted."""
+    grouped: dict[tuple[str, str, str], ForeignKey] = {}
+    for schema, name, constraint, column, parent_schema, parent_table, parent_column in rows:
+        table = tables.get((schema, name))
+        parent = classify_table_name(parent_table)
+        if table is None or parent is None:
+            continue
+        key = (schema, name, constraint)
+        if key not in grouped:
+            grouped[key] = ForeignKey(parent=f"{name_of(parent_schema)}.{parent[0]}", attributes={})
+            table.foreign_keys.append(grouped[key])
+        grouped[key].attributes[column] = parent_column
+        if any(a.name == column and a.nullable for a in table.attributes):
+            grouped[key].nullable = True
+    for table in tables.values():
+        table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
+
+
+def read_mysql_schemas(
+    backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
+) -> list[Table]:
+    """Tables of the schemas matching ``table_schema <condition>`` on MySQL or MariaDB.
+
+    Three information_schema queries whatever the number of tables. ``name_of``
+    turns a schema name into the name reported (a stem inside a namespace, the real
+    name on a deploy target).
+    """
+    tables = _tables_from_rows(
+        backend.query(
+            connection,
+            "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
+            f"WHERE table_schema {condition} ORDER BY table_schema, table_name",
+            params,
+        ),
+        name_of,
+    )
     for schema, name, column, column_type, nullable, default, comment, key in backend.query(
         connection,
         "SELECT table_schema, table_name, column_name, column_type, is_nullable, "
         "column_default, column_comment, column_key FROM information_schema.columns "
-        "WHERE table_schema LIKE %s ORDER BY table_schema, table_name, ordinal_position",
-        (pattern,),
+        f"WHERE table_schema {condition} ORDER BY table_schema, table_name, ordinal_position",
+        params,
     ):
         table = tables.get((schema, name))
         if table is None:
@@ -183,62 +236,46 @@ def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[T
         )
         if key == "PRI":
             table.primary_key.append(column)
-    nullable_columns = {
-        (t.schema, t.name, a.name) for t in tables.values() for a in t.attributes if a.nullable
-    }
-    grouped: dict[tuple[str, str, str], ForeignKey] = {}
-    for (
-        schema,
-        name,
-        constraint,
-        column,
-        parent_schema,
-        parent_table,
-        parent_column,
-    ) in backend.query(
-        connection,
-        "SELECT table_schema, table_name, constraint_name, column_name, "
-        "referenced_table_schema, referenced_table_name, referenced_column_name "
-        "FROM information_schema.key_column_usage WHERE table_schema LIKE %s "
-        "AND referenced_table_name IS NOT NULL "
-        "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
-        (pattern,),
-    ):
-        table = tables.get((schema, name))
-        parent = classify_table_name(parent_table)
-        if table is None or parent is None:
-            continue
-        key = (schema, name, constraint)
-        if key not in grouped:
-            grouped[key] = ForeignKey(
-                parent=f"{_stem(parent_schema, prefix)}.{parent[0]}", attributes={}
-            )
-            table.foreign_keys.append(grouped[key])
-        grouped[key].attributes[column] = parent_column
-        if (table.schema, table.name, column) in nullable_columns:
-            grouped[key].nullable = True
-    for table in tables.values():
-        table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
+    _attach_foreign_keys(
+        tables,
+        backend.query(
+            connection,
+            "SELECT table_schema, table_name, constraint_name, column_name, "
+            "referenced_table_schema, referenced_table_name, referenced_column_name "
+            f"FROM information_schema.key_column_usage WHERE table_schema {condition} "
+            "AND referenced_table_name IS NOT NULL "
+            "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+            params,
+        ),
+        name_of,
+    )
     return sorted(tables.values(), key=lambda t: (t.schema, t.name))
+
+
+def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
+    """Tables of every schema named ``<prefix>_*`` on a MySQL or MariaDB server."""
+    pattern = backend.like_prefix(prefix)  # type: ignore[attr-defined]
+    return read_mysql_schemas(
+        backend, connection, "LIKE %s", (pattern,), lambda schema: _stem(schema, prefix)
+    )
 
 
 def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
     """Tables of every schema named ``<prefix>_*`` on a PostgreSQL server."""
-    tables: dict[tuple[str, str], Table] = {}
-    for schema, name in backend.query(
-        connection,
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE starts_with(table_schema, %s) AND table_type = 'BASE TABLE' "
-        "ORDER BY 1, 2",
-        (prefix + "_",),
-    ):
-        described = classify_table_name(name)
-        if described is None:
-            continue
-        class_name, tier, master = described
-        tables[(schema, name)] = Table(
-            schema=_stem(schema, prefix), name=class_name, tier=tier, master=master, primary_key=[]
-        )
+    params = (prefix + "_",)
+
+    def name_of(schema: str) -> str:
+        return _stem(schema, prefix)
+
+    tables = _tables_from_rows(
+        backend.query(
+            connection,
+            "SELECT table_schema, table_name, '' FROM information_schema.tables "
+            "WHERE starts_with(table_schema, %s) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+            params,
+        ),
+        name_of,
+    )
     for schema, name, column, data_type, nullable, default, comment in backend.query(
         connection,
         "SELECT table_schema, table_name, column_name, "
@@ -248,7 +285,7 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
         "AND a.attname = c.column_name "
         "WHERE starts_with(table_schema, %s) ORDER BY 1, 2, ordinal_position",
-        (prefix + "_",),
+        params,
     ):
         table = tables.get((schema, name))
         if table is not None:
@@ -270,48 +307,28 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage "
         "kcu USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
         "AND starts_with(tc.table_schema, %s) ORDER BY 1, 2, kcu.ordinal_position",
-        (prefix + "_",),
+        params,
     ):
         table = tables.get((schema, name))
         if table is not None:
             table.primary_key.append(column)
-    grouped: dict[tuple[str, str, str], ForeignKey] = {}
-    for (
-        schema,
-        name,
-        constraint,
-        column,
-        parent_schema,
-        parent_table,
-        parent_column,
-    ) in backend.query(
-        connection,
-        "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
-        "pk.table_schema, pk.table_name, pk.column_name "
-        "FROM information_schema.referential_constraints rc "
-        "JOIN information_schema.key_column_usage kcu "
-        "ON kcu.constraint_schema = rc.constraint_schema "
-        "AND kcu.constraint_name = rc.constraint_name "
-        "JOIN information_schema.key_column_usage pk "
-        "ON pk.constraint_schema = rc.unique_constraint_schema "
-        "AND pk.constraint_name = rc.unique_constraint_name "
-        "AND pk.ordinal_position = kcu.position_in_unique_constraint "
-        "WHERE starts_with(kcu.table_schema, %s) ORDER BY 1, 2, 3, kcu.ordinal_position",
-        (prefix + "_",),
-    ):
-        table = tables.get((schema, name))
-        parent = classify_table_name(parent_table)
-        if table is None or parent is None:
-            continue
-        key = (schema, name, constraint)
-        if key not in grouped:
-            grouped[key] = ForeignKey(
-                parent=f"{_stem(parent_schema, prefix)}.{parent[0]}", attributes={}
-            )
-            table.foreign_keys.append(grouped[key])
-        grouped[key].attributes[column] = parent_column
-        if any(a.name == column and a.nullable for a in table.attributes):
-            grouped[key].nullable = True
-    for table in tables.values():
-        table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
+    _attach_foreign_keys(
+        tables,
+        backend.query(
+            connection,
+            "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
+            "pk.table_schema, pk.table_name, pk.column_name "
+            "FROM information_schema.referential_constraints rc "
+            "JOIN information_schema.key_column_usage kcu "
+            "ON kcu.constraint_schema = rc.constraint_schema "
+            "AND kcu.constraint_name = rc.constraint_name "
+            "JOIN information_schema.key_column_usage pk "
+            "ON pk.constraint_schema = rc.unique_constraint_schema "
+            "AND pk.constraint_name = rc.unique_constraint_name "
+            "AND pk.ordinal_position = kcu.position_in_unique_constraint "
+            "WHERE starts_with(kcu.table_schema, %s) ORDER BY 1, 2, 3, kcu.ordinal_position",
+            params,
+        ),
+        name_of,
+    )
     return sorted(tables.values(), key=lambda t: (t.schema, t.name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.activation.failures import Failure
-from harness.db.catalog import Attribute, ForeignKey, Table
+from harness.db.catalog import Table
 from harness.results import CheckOutcome, ElementResult
 
 
@@ -29,16 +29,7 @@ def failure_from_dict(data: dict[str, Any] | None) -> Failure | None:
 
 
 def table_from_dict(data: dict[str, Any]) -> Table:
-    return Table(
-        schema=data["schema"],
-        name=data["name"],
-        tier=data["tier"],
-        master=data.get("master"),
-        primary_key=list(data.get("primary_key", [])),
-        attributes=[Attribute(**attribute) for attribute in data.get("attributes", [])],
-        foreign_keys=[ForeignKey(**fk) for fk in data.get("foreign_keys", [])],
-        comment=data.get("comment", ""),
-    )
+    return Table.from_dict(data)
 
 
 def result_from_dict(data: dict[str, Any]) -> ElementResult:
