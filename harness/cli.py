@@ -149,14 +149,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 on_start=progress.start,
                 on_step=progress.step,
             )
-    if args.json:
-        write_json(report, Path(args.json))
-    if args.junit:
-        write_junit(report, Path(args.junit))
-    if args.markdown:
-        write_markdown(report, Path(args.markdown))
-    if args.html:
-        write_html(report, Path(args.html))
+    writers = ((args.json, write_json), (args.junit, write_junit))
+    writers += ((args.markdown, write_markdown), (args.html, write_html))
+    for destination, write in writers:
+        if not destination:
+            continue
+        try:
+            write(report, Path(destination))
+        except OSError as exc:  # a directory in the way, no permission, disk full
+            raise HarnessError(
+                f"cannot write the report to {destination}: {exc.strerror or exc}",
+                hint="choose a path in a writable directory",
+            ) from None
     summary = report.summary()
     if not args.quiet or not report.passed:
         print(f"{summary['passed']} passed, {summary['failed'] + summary['error']} failed")
@@ -321,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     down.set_defaults(handler=_cmd_down)
 
+    from harness.matrix.commands import add_matrix_parser, run_matrix
+    from harness.release import add_release_parser, run_release
+
+    add_matrix_parser(commands).set_defaults(handler=run_matrix)
+    add_release_parser(commands).set_defaults(handler=run_release)
     try:
         from harness.images.commands import add_images_parser, run_images
     except ImportError:  # pragma: no cover - the images package ships with the harness
