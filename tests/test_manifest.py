@@ -193,3 +193,25 @@ def test_committed_manifests_cover_every_real_element() -> None:
         path = manifest_path(name, spec.version, 0, MANIFESTS)
         assert path.exists(), f"no DataJoint 0.14 manifest for {name}"
         assert json.loads(path.read_text())["tables"], name
+
+
+@pytest.mark.docker
+def test_catalog_is_cross_checked_with_datajoints_own_view(
+    servers: dict[str, ServerInfo],
+) -> None:
+    server = servers["mariadb"]
+    checker = ElementCheck(resolve_target("sample-clean"), server, new_prefix(RUN.run_id))
+    backend = get_backend(server.backend)
+    with checker.activated() as activation:
+        assert activation.namespace is not None
+        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        try:
+            backend.query(
+                admin,
+                f"ALTER TABLE `{activation.namespace.schema('lab')}`.`lab` ADD COLUMN sneaky int",
+            )
+        finally:
+            admin.close()
+    declared = checker.result.check("declared_all")
+    assert declared is not None and declared.status == "failed"
+    assert "lab.Lab: DataJoint's heading" in declared.detail

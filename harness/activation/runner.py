@@ -216,6 +216,7 @@ class ElementCheck:
         self.loaded: dict[str, LoadedModule] = {}
         self.all_loaded: list[LoadedModule] = []
         self.manifest: dict[str, Any] | None = None
+        self.datajoint_view: dict[str, tuple[list[str], set[str], set[str]]] = {}
         self.mock: MockLinkingModule | None = None
         self.namespace: Namespace | None = None
 
@@ -499,6 +500,7 @@ class ElementCheck:
             if undeclared:
                 # Created behind DataJoint's back (or by code outside the table classes).
                 problems.append("not declared by the Element: " + ", ".join(undeclared))
+            problems += self._disagreements_with_datajoint(element_tables)
             self.result.add_check(
                 "declared_all",
                 not problems,
@@ -540,6 +542,59 @@ class ElementCheck:
                 if parent.name == "elements":
                     return parent / "manifests"
         return Path.cwd() / "elements" / "manifests"
+
+    def _record_datajoint_view(self) -> None:
+        """What DataJoint itself believes it declared: keys, attributes, parents.
+
+        Read while the Element's modules and connection are live, so that the
+        catalog read from the server can be cross-checked against it.
+        """
+        view: dict[str, tuple[list[str], set[str], set[str]]] = {}
+        try:
+            for loaded in self.all_loaded:
+                for queued in loaded.tables:
+                    database = getattr(queued.cls, "database", None)
+                    if not database or not database.startswith(self.prefix + "_"):
+                        continue
+                    heading = queued.cls.heading
+                    name = f"{database[len(self.prefix) + 1 :]}.{queued.name}"
+                    parents = {
+                        parent.replace("`", "").split(".", 1)[0][len(self.prefix) + 1 :]
+                        for parent in queued.cls().parents()
+                    }
+                    view[name] = (
+                        list(heading.primary_key),
+                        {n for n in heading.names if not n.startswith("_")},
+                        parents,
+                    )
+        except Exception as exc:  # DataJoint's own view is a cross-check, not the source
+            self.result.warnings.append(
+                f"could not read DataJoint's view of the tables: {type(exc).__name__}: {exc}"
+            )
+        self.datajoint_view = view
+
+    def _disagreements_with_datajoint(self, tables: list[Table]) -> list[str]:
+        """Where the server's catalog and DataJoint's headings or graph disagree."""
+        problems = []
+        for table in tables:
+            seen = self.datajoint_view.get(table.full_name)
+            if seen is None:
+                continue
+            primary_key, names, parent_schemas = seen
+            on_server = {a.name for a in table.attributes if not a.name.startswith("_")}
+            if primary_key != table.primary_key or names != on_server:
+                problems.append(
+                    f"{table.full_name}: DataJoint's heading ({', '.join(primary_key)} | "
+                    f"{', '.join(sorted(names))}) differs from the server's"
+                )
+            catalog_parents = {fk.parent.split(".", 1)[0] for fk in table.foreign_keys}
+            if parent_schemas - catalog_parents:
+                problems.append(
+                    f"{table.full_name}: DataJoint's dependency graph has parents in "
+                    f"{', '.join(sorted(parent_schemas - catalog_parents))} that the server's "
+                    "foreign keys lack"
+                )
+        return problems
 
     def _check_manifest(self, tables: list[Table]) -> None:
         """Compare the catalog with the reviewed manifest (or write it when asked)."""
@@ -884,6 +939,8 @@ class ElementCheck:
                     f"{len(self.result.activations)} "
                     f"activate() call(s) in namespace {self.prefix}_*",
                 )
+            if ok:
+                self._record_datajoint_view()
             if ok and self.options.reactivate:
                 ok = self._reactivate(
                     admin,
