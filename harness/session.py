@@ -117,12 +117,12 @@ def check_target(
         result.add_check("imported", False, result.failure.render() if result.failure else "")
         return result
     check = ElementCheck(target, server, new_prefix(run.run_id), options)
+    if not target.sys_path:
+        # The installed release, before the run: the manifest compared is that release's.
+        check.result.version = installed_version(target.package, target.spec) or target.version
     if on_step is not None:
         check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]
-    result = check.run()
-    if not target.sys_path:
-        result.version = installed_version(target.package, target.spec) or result.version
-    return result
+    return check.run()
 
 
 def run_checks(

@@ -259,3 +259,22 @@ def test_spec_upstream_takes_a_real_table_from_another_element(mysql_server: Ser
     parents = {fk.parent for table in result.tables for fk in table.foreign_keys}
     assert "up_lab.Equipment" in parents
     assert result.schemas == ["pairing"]  # the upstream Element's schemas are not its own
+
+
+def test_package_and_module_targets_use_the_installed_release(mysql_server: ServerInfo) -> None:
+    from harness.session import check_target, prepare_targets
+
+    prepare_targets(["element-lab", "element-session"], install=True, say=lambda text: None)
+    package = check_target(resolve_target("element_lab"), mysql_server, RUN, CheckOptions())
+    assert (package.name, package.version) == ("element-lab", "0.3.0")
+    assert package.status == "passed"
+    assert checks_by_name(package)["manifest_match"] == "passed"
+    module = check_target(
+        resolve_target("element_session.session_with_id"), mysql_server, RUN, CheckOptions()
+    )
+    if compat.major_version() >= 2:
+        assert module.failure is not None and module.failure.class_ == "unsupported_datajoint"
+    else:
+        assert module.status == "passed", module.checks
+        assert module.schemas == ["session_with_id"]  # only the module asked for
+        assert checks_by_name(module)["manifest_match"] == "passed"

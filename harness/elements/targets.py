@@ -98,6 +98,14 @@ def target_from_spec(text: str, spec: Any) -> Target:
     )
 
 
+def distribution_name(package: str) -> str:
+    """``element_lab`` -> ``element-lab``: the name releases (and manifests) go by."""
+    from importlib import metadata
+
+    names = metadata.packages_distributions().get(package) or [package]
+    return names[0]
+
+
 def resolve_target(text: str) -> Target:
     """Resolve what the user typed; :class:`ConfigurationError` says what was tried."""
     path = Path(text)
@@ -107,7 +115,10 @@ def resolve_target(text: str) -> Target:
 
     if text.endswith(".toml"):
         if not path.is_file():
-            raise ConfigurationError(f"spec file {text} does not exist")
+            raise ConfigurationError(
+                f"spec file {text} does not exist",
+                hint="check the path, or give a spec name (`harness check --list` shows them)",
+            )
         return target_from_spec(text, load_spec(path))
     spec_path = find_spec(text)
     if spec_path is not None:
@@ -120,7 +131,7 @@ def resolve_target(text: str) -> Target:
         found = False
     if found:
         modules = (module,) if "." in module else ()
-        return Target(text=text, name=package, package=package, modules=modules)
+        return Target(text=text, name=distribution_name(package), package=package, modules=modules)
     if path.is_dir():
         return _package_dir_target(text, path)
     raise ConfigurationError(
