@@ -33,11 +33,12 @@ def result_lines(result: ElementResult, verbose: bool) -> list[str]:
     rendered = result.failure.render() if result.failure is not None else None
     if rendered is not None:
         lines += [f"      {line}" for line in rendered.splitlines()]
-    lines += [
-        f"      check {check.name} failed: {check.detail}"
-        for check in result.checks
-        if check.status == "failed" and check.detail != rendered
-    ]
+    for check in result.checks:
+        if check.status == "failed" and check.detail != rendered:
+            # Multi-line details (a manifest diff) stay indented under their Element.
+            first, *rest = check.detail.splitlines() or [""]
+            lines.append(f"      check {check.name} failed: {first}")
+            lines += [f"        {line}" for line in rest]
     if verbose:
         timing = ", ".join(f"{key[:-2]} {value:.3f} s" for key, value in result.timings.items())
         lines.append(f"      time: {timing}")

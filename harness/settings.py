@@ -12,6 +12,7 @@ Precedence: command line, then environment, then pyproject.toml, then default.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -57,8 +58,11 @@ def _parse_list(text: str) -> tuple[str, ...]:
 
 
 def _parse_positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a positive number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):  # nan and inf would break thread joins
         raise ValueError(f"expected a positive number of seconds, got {text!r}")
     return value
 

@@ -55,7 +55,8 @@ _UNSUPPORTED_TYPE = re.compile(r"unsupported attribute type", re.IGNORECASE)
 _ACCESS_DENIED_DB = re.compile(
     r"(?:to database|schema|Database) [`'\"](?P<schema>[^`'\"]+)[`'\"]", re.IGNORECASE
 )
-_SERVER_GONE_CODES = {2006, 2013, 2014, 2055, 1927}
+#: Lost, refused or unreachable (2002/2003: cannot connect, e.g. a killed server).
+_SERVER_GONE_CODES = {2002, 2003, 2006, 2013, 2014, 2055, 1927}
 _ACCESS_CODES = {1044, 1045, 1142, 1227}
 
 _REPLACEMENTS = {
@@ -228,7 +229,13 @@ def classify(
                 "(or pass --stub-missing) if the schema does not need it",
             )
         return Failure(
-            IMPORT_ERROR, f"{module} raised at import: {text}", module=module, file=file, line=line
+            IMPORT_ERROR,
+            f"{module} raised at import: {text}",
+            module=module,
+            file=file,
+            line=line,
+            hint="fix the code that runs at import (the line shown); a module must import "
+            "without a server, data or configuration",
         )
 
     from harness.activation import compat
@@ -345,7 +352,18 @@ def classify(
             hint="fix the table definition at the line shown",
         )
     if isinstance(exc, dj.DataJointError) and "could not be created" in lowered:
-        return Failure(NAMESPACE_VIOLATION, f"{module}: {text}", module=module)
+        return Failure(
+            NAMESPACE_VIOLATION,
+            f"{module}: {text}",
+            module=module,
+            hint="derive every schema name from the activate() arguments",
+        )
     return Failure(
-        ACTIVATION_ERROR, f"{module}: {text}", module=module, table=table, file=file, line=line
+        ACTIVATION_ERROR,
+        f"{module}: {text}",
+        module=module,
+        table=table,
+        file=file,
+        line=line,
+        hint="the Element's own code raised while activating: fix it at the line shown",
     )

@@ -20,14 +20,18 @@ from pathlib import Path
 from harness.activation.stubs import StubFinder
 
 
-def _belongs(name: str, packages: Iterable[str]) -> bool:
-    return any(name == package or name.startswith(package + ".") for package in packages)
-
-
 def purge_modules(packages: Iterable[str]) -> None:
-    """Forget every module of ``packages`` (and their submodules)."""
-    packages = tuple(packages)
-    for name in [name for name in sys.modules if _belongs(name, packages)]:
+    """Forget every module of ``packages`` (and their submodules).
+
+    ``sys.modules`` holds thousands of names once numpy and pandas are in, and this
+    runs several times per check: one ``startswith`` with a tuple per name, not a
+    generator per name.
+    """
+    exact = frozenset(packages)
+    if not exact:
+        return
+    nested = tuple(package + "." for package in exact)
+    for name in [name for name in sys.modules if name in exact or name.startswith(nested)]:
         del sys.modules[name]
 
 

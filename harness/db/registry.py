@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend
@@ -69,3 +70,28 @@ def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, i
 def forget_swept(server_key: tuple[str, int]) -> None:
     """Allow :func:`sweep_dead_namespaces` to run again for a server in this process."""
     _swept.discard(server_key)
+
+
+def unclaimed_schemas(backend: Backend, admin: Any, schemas: Iterable[str]) -> list[str]:
+    """Those of ``schemas`` (listed earlier) that no registered namespace owns.
+
+    On a shared server (``--reuse``, ``--external``, concurrent runs) other checks
+    create schemas under their own prefixes while this one runs: those are not this
+    Element's doing, and counting them as a namespace violation fails a clean Element.
+    The registry is read *after* ``schemas`` were listed and the schemas are listed
+    again after that: a namespace registers before it creates anything and
+    unregisters only after dropping everything, so a schema present at both listings
+    belongs to a namespace the registry read in between still shows. No race.
+    """
+    candidates = set(schemas)
+    if not candidates:
+        return []
+    prefixes: set[str] = set()
+    if REGISTRY_SCHEMA in backend.all_schemas(admin, include_registry=True):
+        prefixes = {row[0] for row in backend.query(admin, f"SELECT prefix FROM {_TABLE}")}
+    still_there = candidates & backend.all_schemas(admin)
+    return sorted(
+        schema
+        for schema in still_there
+        if not any(schema.startswith(prefix + "_") for prefix in prefixes)
+    )

@@ -10,6 +10,13 @@ if TYPE_CHECKING:
 
 #: Schema holding the harness's namespace registry (see harness/db/registry.py).
 REGISTRY_SCHEMA = "element_harness"
+#: Host names that reach this machine only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (where TLS protects nothing)."""
+    return host in LOOPBACK_HOSTS
 
 
 class Backend(ABC):
