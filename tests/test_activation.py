@@ -278,3 +278,26 @@ def test_package_and_module_targets_use_the_installed_release(mysql_server: Serv
         assert module.status == "passed", module.checks
         assert module.schemas == ["session_with_id"]  # only the module asked for
         assert checks_by_name(module)["manifest_match"] == "passed"
+
+
+def test_postgresql_with_datajoint_2_and_a_clear_refusal_with_014() -> None:
+    from conftest import POSTGRES
+
+    from harness.db.provider import provide_server
+    from harness.errors import ConfigurationError
+    from harness.settings import Settings
+
+    with provide_server(Settings(db="postgresql", image=POSTGRES, startup_timeout=90)) as server:
+        if compat.major_version() < 2:
+            with pytest.raises(ConfigurationError, match="PostgreSQL support arrived"):
+                check("sample-clean", server)
+            return
+        from harness.session import prepare_targets
+
+        prepare_targets(["element-lab"], install=True, say=lambda text: None)
+        for target in ("sample-clean", "sample-references", "element-lab"):
+            result = check(target, server)
+            assert result.status == "passed", (target, result.checks)
+            assert checks_by_name(result)["manifest_match"] == "passed"
+        broken = check("broken-namespace", server)
+        assert broken.failure is not None and broken.failure.class_ == "namespace_violation"

@@ -179,6 +179,32 @@ def _is_own_schema(stem: str) -> bool:
     return stem != MOCK_STEM and not stem.startswith(UPSTREAM_STEM_PREFIX)
 
 
+def _unquoted(name: str) -> str:
+    """`schema`.`table` (MySQL) or "schema"."table" (PostgreSQL) -> schema.table."""
+    return name.replace("`", "").replace('"', "")
+
+
+def _parent_names(dependencies: Any, full_table_name: str) -> list[str]:
+    """Parents in DataJoint's graph (a dict in 0.14, a list of pairs in 2.x).
+
+    A renamed reference (``.proj(new="old")``) goes through an alias node named by a
+    number; its parent is the real table.
+    """
+    parents = dependencies.parents(full_table_name)
+    names = (
+        list(parents)
+        if isinstance(parents, dict)
+        else [parent[0] if isinstance(parent, tuple) else parent for parent in parents]
+    )
+    resolved: list[str] = []
+    for name in names:
+        if str(name).isdigit():
+            resolved += _parent_names(dependencies, name)
+        else:
+            resolved.append(str(name))
+    return resolved
+
+
 def _relative(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -551,6 +577,9 @@ class ElementCheck:
         """
         view: dict[str, tuple[list[str], set[str], set[str]]] = {}
         try:
+            # One load of DataJoint's dependency graph, not a query per table.
+            dependencies = compat.datajoint().conn().dependencies
+            dependencies.load()
             for loaded in self.all_loaded:
                 for queued in loaded.tables:
                     database = getattr(queued.cls, "database", None)
@@ -559,8 +588,8 @@ class ElementCheck:
                     heading = queued.cls.heading
                     name = f"{database[len(self.prefix) + 1 :]}.{queued.name}"
                     parents = {
-                        parent.replace("`", "").split(".", 1)[0][len(self.prefix) + 1 :]
-                        for parent in queued.cls().parents()
+                        _unquoted(parent).split(".", 1)[0][len(self.prefix) + 1 :]
+                        for parent in _parent_names(dependencies, queued.cls.full_table_name)
                     }
                     view[name] = (
                         list(heading.primary_key),
@@ -950,7 +979,9 @@ class ElementCheck:
                     f"activate() call(s) in namespace {self.prefix}_*",
                 )
             if ok:
-                self._record_datajoint_view()
+                # DataJoint loads each table's heading from the server: catalog reading.
+                with self.timer("catalog_s"):
+                    self._record_datajoint_view()
             if ok and self.options.reactivate:
                 ok = self._reactivate(
                     admin,
