@@ -242,7 +242,7 @@ class ElementCheck:
         self.loaded: dict[str, LoadedModule] = {}
         self.all_loaded: list[LoadedModule] = []
         self.manifest: dict[str, Any] | None = None
-        self.datajoint_view: dict[str, tuple[list[str], set[str], set[str]]] = {}
+        self.datajoint_view: dict[str, tuple[list[str] | None, set[str] | None, set[str]]] = {}
         self.mock: MockLinkingModule | None = None
         self.namespace: Namespace | None = None
 
@@ -573,11 +573,14 @@ class ElementCheck:
         """What DataJoint itself believes it declared: keys, attributes, parents.
 
         Read while the Element's modules and connection are live, so that the
-        catalog read from the server can be cross-checked against it.
+        catalog read from the server can be cross-checked against it. One load of
+        DataJoint's dependency graph gives every table's primary key and parents;
+        attribute names come from headings DataJoint has already loaded (loading
+        the others would cost queries per table for information the graph and the
+        catalog already hold).
         """
-        view: dict[str, tuple[list[str], set[str], set[str]]] = {}
+        view: dict[str, tuple[list[str] | None, set[str] | None, set[str]]] = {}
         try:
-            # One load of DataJoint's dependency graph, not a query per table.
             dependencies = compat.datajoint().conn().dependencies
             dependencies.load()
             for loaded in self.all_loaded:
@@ -585,15 +588,25 @@ class ElementCheck:
                     database = getattr(queued.cls, "database", None)
                     if not database or not database.startswith(self.prefix + "_"):
                         continue
-                    heading = queued.cls.heading
-                    name = f"{database[len(self.prefix) + 1 :]}.{queued.name}"
+                    full_name = queued.cls.full_table_name
+                    node = (
+                        dependencies.nodes.get(full_name, {}) if full_name in dependencies else {}
+                    )
+                    primary_key = node.get("primary_key")
+                    heading = getattr(queued.cls, "_heading", None)
+                    loaded_names = (
+                        {n for n in heading.names if not n.startswith("_")}
+                        if heading is not None and getattr(heading, "_attributes", None)
+                        else None
+                    )
                     parents = {
                         _unquoted(parent).split(".", 1)[0][len(self.prefix) + 1 :]
-                        for parent in _parent_names(dependencies, queued.cls.full_table_name)
+                        for parent in _parent_names(dependencies, full_name)
                     }
+                    name = f"{database[len(self.prefix) + 1 :]}.{queued.name}"
                     view[name] = (
-                        list(heading.primary_key),
-                        {n for n in heading.names if not n.startswith("_")},
+                        sorted(primary_key) if primary_key is not None else None,
+                        loaded_names,
                         parents,
                     )
         except Exception as exc:  # DataJoint's own view is a cross-check, not the source
@@ -603,7 +616,7 @@ class ElementCheck:
         self.datajoint_view = view
 
     def _disagreements_with_datajoint(self, tables: list[Table]) -> list[str]:
-        """Where the server's catalog and DataJoint's headings or graph disagree."""
+        """Where the server's catalog and DataJoint's graph or headings disagree."""
         problems = []
         for table in tables:
             seen = self.datajoint_view.get(table.full_name)
@@ -611,10 +624,15 @@ class ElementCheck:
                 continue
             primary_key, names, parent_schemas = seen
             on_server = {a.name for a in table.attributes if not a.name.startswith("_")}
-            if primary_key != table.primary_key or names != on_server:
+            if primary_key is not None and primary_key != sorted(table.primary_key):
                 problems.append(
-                    f"{table.full_name}: DataJoint's heading ({', '.join(primary_key)} | "
-                    f"{', '.join(sorted(names))}) differs from the server's"
+                    f"{table.full_name}: DataJoint's primary key ({', '.join(primary_key)}) "
+                    f"differs from the server's ({', '.join(sorted(table.primary_key))})"
+                )
+            if names is not None and names != on_server:
+                problems.append(
+                    f"{table.full_name}: DataJoint's heading ({', '.join(sorted(names))}) "
+                    f"differs from the server's ({', '.join(sorted(on_server))})"
                 )
             catalog_parents = {fk.parent.split(".", 1)[0] for fk in table.foreign_keys}
             if parent_schemas - catalog_parents:
