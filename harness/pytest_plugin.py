@@ -241,12 +241,13 @@ RESULTS_KEY = pytest.StashKey[list[Any]]()
 
 
 def render_failure(result: Any) -> str:
-    """The failure class and message, then every failed check with its detail."""
+    """The failure class and message, then every other failed check with its detail."""
     lines = [f"{result.name}: {result.status}"]
-    if result.failure is not None:
-        lines.append(result.failure.render())
+    failure = result.failure.render() if result.failure is not None else None
+    if failure is not None:
+        lines.append(failure)
     for check in result.checks:
-        if check.status == "failed":
+        if check.status == "failed" and check.detail != failure:
             lines.append(f"check {check.name} failed: {check.detail}")
     return "\n".join(lines)
 
@@ -323,7 +324,11 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
         if overrides:
             raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
         check = ElementCheck(resolved, harness_server, new_prefix(shared.run.run_id), options)
-        return stack.enter_context(check.activated())
+        activation = stack.enter_context(check.activated())
+        if activation.result.failure is not None:
+            # No live Element to hand over: fail with the harness's own account of why.
+            pytest.fail(render_failure(activation.result), pytrace=False)
+        return activation
 
     with stack:
         yield activate
