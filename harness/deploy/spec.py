@@ -112,33 +112,10 @@ class PipelineSpec:
 class _PipelineValidator(_Validator):
     """The Element spec validator with this format's keys and documentation in hints."""
 
+    docs = DOCS
+
     def error(self, key: KeyPath, problem: str, hint: str | None = None) -> SpecError:
         return super().error(key, problem, hint or f"see {DOCS}")
-
-    def table(
-        self,
-        value: Any,
-        key: KeyPath,
-        known: Mapping[str, str],
-        required: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, got {_type_name(value)}")
-        where = f"[{_dotted(key)}]" if key else "the top level"
-        for name in value:
-            if name not in known:
-                listing = ", ".join(known)
-                raise self.error(
-                    (*key, name), f"unknown key in {where}", f"known keys: {listing}; see {DOCS}"
-                )
-        for name in required:
-            if name not in value:
-                raise self.error(
-                    (*key, name),
-                    f"required key missing in {where}",
-                    f"add `{name} = ...` ({known[name]})",
-                )
-        return value
 
     def string_table(
         self, value: Any, key: KeyPath, name_pattern: re.Pattern[str], what: str

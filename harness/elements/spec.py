@@ -357,6 +357,9 @@ def _type_name(value: Any) -> str:
 class _Validator:
     """Checks one parsed document against the format; raises :class:`SpecError`."""
 
+    #: The page a hint sends the user to (subclasses for other formats override it).
+    docs = "docs/spec-format.md"
+
     def __init__(self, path: Path, lines: Mapping[KeyPath, int]) -> None:
         self.path = path
         self.lines = lines
@@ -387,7 +390,7 @@ class _Validator:
                 raise self.error(
                     (*key, name),
                     f"unknown key in {where}",
-                    hint=f"known keys in {where}: {listing}; see docs/spec-format.md",
+                    hint=f"known keys in {where}: {listing}; see {self.docs}",
                 )
         for name in required:
             if name not in value:
