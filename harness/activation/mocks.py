@@ -70,6 +70,19 @@ def _mock_function(name: str, root: Path) -> Any:
     return mocked
 
 
+def link(module: types.ModuleType, namespace: str | None, name: str, value: Any) -> None:
+    """Put ``value`` in a linking module as ``name``, or as ``namespace.name``.
+
+    A qualified reference (``-> probe.ProbeType``) is resolved through a
+    module-like attribute of the linking module; it is created on first use.
+    """
+    if namespace is None:
+        module.__dict__[name] = value
+        return
+    holder = module.__dict__.setdefault(namespace, types.ModuleType(namespace))
+    setattr(holder, name, value)
+
+
 @dataclass
 class MockLinkingModule:
     """The synthesized module and what it contains, for the report."""
@@ -137,13 +150,7 @@ def synthesize(
             result.schema(cls)
             declared[table.name] = cls
             result.tables[table.qualified] = definition
-        if table.namespace:
-            namespace = module.__dict__.setdefault(
-                table.namespace, types.ModuleType(table.namespace)
-            )
-            setattr(namespace, table.name, cls)
-        else:
-            module.__dict__[table.name] = cls
+        link(module, table.namespace, table.name, cls)
     for name in sorted(requirements.functions | set(extra_functions)):
         if name in provided:
             continue

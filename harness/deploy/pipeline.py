@@ -31,6 +31,7 @@ from harness.activation.discovery import (
     package_sources,
 )
 from harness.activation.linking import LinkingRequirements, analyze
+from harness.activation.mocks import link
 from harness.activation.plan import (
     ActivationStep,
     PlanError,
@@ -340,13 +341,7 @@ def _link(spec: PipelineSpec, element: LoadedElement, earlier: list[LoadedElemen
     for _key, table in sorted(requirements.tables.items()):
         value = _find_upstream(spec, element, table.name, earlier)
         element.upstream[table.name] = value
-        if table.namespace:
-            namespace = module.__dict__.setdefault(
-                table.namespace, types.ModuleType(table.namespace)
-            )
-            setattr(namespace, table.name, value)
-        else:
-            module.__dict__[table.name] = value
+        link(module, table.namespace, table.name, value)
     for name in sorted(set(entry.upstream) - set(element.upstream)):
         value = _find_upstream(spec, element, name, earlier)
         element.upstream[name] = value

@@ -19,12 +19,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from harness.elements.spec import KeyPath, SpecError, _dotted, _key_lines, _type_name, _Validator
+from harness.elements.spec import (
+    KeyPath,
+    SpecError,
+    _dotted,
+    _key_lines,
+    _type_name,
+    _Validator,
+    read_toml,
+)
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    pass
 
 PIPELINE_DIR = Path(__file__).resolve().parents[2] / "elements" / "pipelines"
 DOCS = "docs/deploy.md"
@@ -288,9 +296,6 @@ def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -
     return PipelineSpec(path=path, name=name, description=description, entries=tuple(entries))
 
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
-
-
 def find_pipeline(text: str) -> Path:
     """A path as given, else ``elements/pipelines/<text>.toml``."""
     path = Path(text).expanduser()
@@ -303,27 +308,7 @@ def find_pipeline(text: str) -> Path:
 def load_pipeline(path: Path) -> PipelineSpec:
     """Read and validate one pipeline spec; :class:`SpecError` on any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(
-            path, "file not found", hint=f"give a pipeline .toml file; bundled: {PIPELINE_DIR}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(
-            path, f"cannot be read: {exc}", hint="a pipeline spec is UTF-8 TOML"
-        ) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POSITION.search(message)
-        line = getattr(exc, "lineno", None) or (int(match.group(1)) if match else 1)
-        problem = _TOML_POSITION.sub("", getattr(exc, "msg", message)).strip()
-        raise SpecError(
-            path,
-            f"invalid TOML: {problem}",
-            line=line,
-            hint="check quotes, brackets and `key = value` syntax on that line",
-        ) from None
+    document, text = read_toml(
+        path, not_found_hint=f"give a pipeline .toml file; bundled: {PIPELINE_DIR}"
+    )
     return _build(document, path, _key_lines(text))

@@ -691,15 +691,14 @@ def _activations(
 # -------------------------------------------------------------------------- loading
 
 
-def _read_text(path: Path) -> str:
+_SPEC_NOT_FOUND = "`harness check --list` shows the known specs; give a path to a .toml file"
+
+
+def _read_text(path: Path, not_found_hint: str = _SPEC_NOT_FOUND) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError(
-            path,
-            "file not found",
-            hint="`harness check --list` shows the known specs; give a path to a .toml file",
-        ) from None
+        raise SpecError(path, "file not found", hint=not_found_hint) from None
     except IsADirectoryError:
         raise SpecError(path, "is a directory, not a spec file") from None
     except OSError as error:
@@ -724,10 +723,13 @@ def _read_text(path: Path) -> str:
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-def load_spec(path: Path) -> ElementSpec:
-    """Read and validate one spec file; :class:`SpecError` on any problem."""
-    path = Path(path)
-    text = _read_text(path)
+def read_toml(path: Path, not_found_hint: str = _SPEC_NOT_FOUND) -> tuple[dict[str, Any], str]:
+    """A TOML file's document and text; :class:`SpecError` naming the file and line.
+
+    Shared by every spec format of the harness (Element specs, pipeline specs): a
+    missing, binary, non-UTF-8 or malformed file gets the same precise error.
+    """
+    text = _read_text(path, not_found_hint)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -745,4 +747,11 @@ def load_spec(path: Path) -> ElementSpec:
             line=line,
             hint="check quotes, brackets and `key = value` syntax on that line",
         ) from None
+    return document, text
+
+
+def load_spec(path: Path) -> ElementSpec:
+    """Read and validate one spec file; :class:`SpecError` on any problem."""
+    path = Path(path)
+    document, text = read_toml(path)
     return _build(document, path, _key_lines(text))
