@@ -118,3 +118,22 @@ def mariadb_server() -> Iterator[Any]:
 
     with provide_server(Settings(db="mariadb", image=MARIADB, startup_timeout=60)) as server:
         yield server
+
+
+def orphaned_since(before: set[str]) -> list[str]:
+    """Harness containers created since ``before`` whose owner is gone (our leftovers).
+
+    Other runs may share the engine; their live containers are not ours to judge.
+    """
+    from harness.runinfo import pid_alive
+
+    return [
+        container.name
+        for container in containers_labelled("element-harness.run-id")
+        if container.id not in before
+        and not pid_alive(int(container.labels.get("element-harness.pid", "0")))
+    ]
+
+
+def harness_containers() -> set[str]:
+    return {container.id for container in containers_labelled("element-harness.run-id")}

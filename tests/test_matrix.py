@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARIADB, containers_labelled, harness_command
+from conftest import MARIADB, harness_command, harness_containers, orphaned_since
 
 from harness.matrix.lock import pins_of, read_lock
 from harness.matrix.plan import Combination, combinations, github_matrix, parse_backends
@@ -28,25 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "elements" / "samples"
 VERSIONS = ("0.14.10", "2.3.5")
 RUN_TIMEOUT = 600
-
-
-def orphaned_since(before: set[str]) -> list[str]:
-    """Harness containers created since ``before`` whose owner is gone (our leftovers).
-
-    Other runs may share the engine; their live containers are not ours to judge.
-    """
-    from harness.runinfo import pid_alive
-
-    return [
-        container.name
-        for container in containers_labelled("element-harness.run-id")
-        if container.id not in before
-        and not pid_alive(int(container.labels.get("element-harness.pid", "0")))
-    ]
-
-
-def harness_containers() -> set[str]:
-    return {container.id for container in containers_labelled("element-harness.run-id")}
 
 
 def test_postgresql_only_with_datajoint_2() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARIADB, containers_labelled, harness_command
+from conftest import MARIADB, harness_command, harness_containers, orphaned_since
 
 from harness.manifest import diff_manifests
 from harness.release import BREAKING, classify, type_change
@@ -22,25 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASES = ROOT / "elements" / "samples" / "releases"
 OLD, NEW = RELEASES / "sample-evolving-1.0", RELEASES / "sample-evolving-1.1"
 TIMEOUT = 600
-
-
-def orphaned_since(before: set[str]) -> list[str]:
-    """Harness containers created since ``before`` whose owner is gone (our leftovers).
-
-    Other runs may share the engine; their live containers are not ours to judge.
-    """
-    from harness.runinfo import pid_alive
-
-    return [
-        container.name
-        for container in containers_labelled("element-harness.run-id")
-        if container.id not in before
-        and not pid_alive(int(container.labels.get("element-harness.pid", "0")))
-    ]
-
-
-def harness_containers() -> set[str]:
-    return {container.id for container in containers_labelled("element-harness.run-id")}
 
 
 @pytest.mark.parametrize(
