@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import secrets
 import statistics
@@ -295,7 +294,7 @@ def tables(samples: Samples) -> str:
 def machine() -> dict[str, Any]:
     """What the figures were measured on (load average included: the machine is shared)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from server_start import machine as base_machine
+    from common import machine as base_machine
 
     return {**base_machine(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
@@ -306,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
 
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+    from common import say, write_json
 
     load_before = os.getloadavg()
     samples = run_benchmark(args.rounds, say)
@@ -325,10 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio harness/plain: wall {samples.ratio:.2f} (target <= 1.15), "
         f"CPU {samples.cpu_ratio:.2f}; load average {os.getloadavg()[0]:.2f}"
     )
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2)
-            out.write("\n")
+    write_json(report, args.json)
     return 0
 
 

@@ -193,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from server_start import machine
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+    from common import machine, say, write_json
 
     load_before = os.getloadavg()
     try:
@@ -219,10 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": samples.to_dict(),
     }
     print(table(samples, args.workers))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2)
-            out.write("\n")
+    write_json(report, args.json)
     return 0
 
 

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="harness matrix --jobs")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
-    from server_start import machine
+    from common import machine, write_json
 
     load_before = os.getloadavg()
     runs: list[dict[str, Any]] = []
@@ -99,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             "images": IMAGES,
             "runs": runs,
         }
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2)
-            out.write("\n")
+        write_json(report, args.json)
     return 0
 
 

@@ -23,9 +23,6 @@ Everything started here is removed at the end, reusable containers included
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import secrets
 import statistics
 import subprocess
@@ -177,22 +174,6 @@ class Result:
         }
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    mem_kb = 0
-    with open("/proc/meminfo", encoding="ascii") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "docker": _docker("version", "--format", "{{.Server.Version}}"),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
 def run_benchmark(
     images: list[tuple[str, str]], rounds: int, timeout: float, say: Callable[[str], None]
 ) -> list[Result]:
@@ -266,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [(b, i) for b, i in IMAGES if not args.images or i in args.images]
     if not chosen:
         parser.error("no known image selected")
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+    from common import machine, say, write_json
 
     reusable_before = _ids(LABEL_REUSE)
     try:
@@ -283,10 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": [r.to_dict() for r in results],
     }
     print(table(results))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2)
-            out.write("\n")
+    write_json(report, args.json)
     return 0
 
 

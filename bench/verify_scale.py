@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import resource
 import statistics
@@ -325,10 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from server_start import machine
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+    from common import machine, say, write_json
 
     load_before = os.getloadavg()
     results = run_benchmark(sorted(args.sizes), args.rounds, say)
@@ -345,10 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": [r.to_dict() for r in results],
     }
     print(tables_md(results))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2)
-            out.write("\n")
+    write_json(report, args.json)
     return 0
 
 
