@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import resources
 from harness.db.catalog import Table
 from harness.errors import ConfigurationError
 
 FORMAT = 1
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "elements" / "manifests"
+MANIFEST_DIR = resources.manifests_dir()
 
 
 def manifest_path(

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness import resources
 from harness.elements.spec import (
     KeyPath,
     SpecError,
@@ -34,7 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     pass
 
-PIPELINE_DIR = Path(__file__).resolve().parents[2] / "elements" / "pipelines"
+PIPELINE_DIR = resources.pipelines_dir()
 DOCS = "docs/deploy.md"
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,64}\Z")

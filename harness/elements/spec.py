@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness import resources
 from harness.errors import ConfigurationError
 
 if sys.version_info >= (3, 11):
@@ -128,10 +129,6 @@ class ElementSpec:
 # --------------------------------------------------------------------------- search
 
 
-def _repo_elements_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "elements"
-
-
 def spec_search_dirs() -> list[Path]:
     """Where spec names are looked up, first match wins.
 
@@ -139,7 +136,7 @@ def spec_search_dirs() -> list[Path]:
     directory in ``HARNESS_SPEC_PATH``. Directories that do not exist are left
     out; duplicates are listed once.
     """
-    bundled = _repo_elements_dir()
+    bundled = resources.elements_dir()
     candidates = [bundled, bundled / "samples"]
     extra = os.environ.get(SPEC_PATH_ENV, "")
     candidates += [Path(part).expanduser() for part in extra.split(os.pathsep) if part.strip()]

@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from harness import resources
+
 Backend = Literal["mysql", "mariadb", "postgresql"]
 
 #: Where the recipe directories live.  The default is the source checkout; an
 #: installed (non-editable) package has no ``compose/`` beside it, hence the
 #: override.
-IMAGES_DIR = Path(
-    os.environ.get("HARNESS_IMAGES_DIR")
-    or Path(__file__).resolve().parents[2] / "compose" / "images"
-)
+IMAGES_DIR = Path(os.environ.get("HARNESS_IMAGES_DIR") or resources.image_recipes_dir())
 
 #: Rootfs paths (relative, globs allowed) removed before ``docker import`` in
 #: every recipe: documentation, translations and apt's caches are not needed

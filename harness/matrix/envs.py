@@ -23,7 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from harness import __version__
+from harness import __version__, resources
 from harness.errors import ConfigurationError, HarnessError
 
 #: Seconds allowed for creating a virtual environment, and for one install command.
@@ -39,17 +39,11 @@ class EnvironmentBuildError(HarnessError):
     """A matrix environment could not be created or installed."""
 
 
-def source_root() -> Path | None:
-    """The source tree the harness runs from, when it is one (editable install)."""
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / "pyproject.toml").is_file() and (root / "harness").is_dir() else None
-
-
 def default_cache_dir() -> Path:
     """``$HARNESS_MATRIX_CACHE``, else ``.venvs/matrix`` in a source tree, else the user cache."""
     if os.environ.get(CACHE_VARIABLE):
         return Path(os.environ[CACHE_VARIABLE]).expanduser()
-    root = source_root()
+    root = resources.source_root()
     if root is not None:
         return root / ".venvs" / "matrix"
     return Path.home() / ".cache" / "element-harness" / "matrix"
@@ -102,7 +96,7 @@ def env_python(path: Path) -> Path:
 
 def harness_requirement() -> list[str]:
     """How an environment gets this harness: editable from the source tree, else pinned."""
-    root = source_root()
+    root = resources.source_root()
     return (
         ["-e", f"{root}[postgres]"]
         if root is not None
@@ -114,7 +108,7 @@ def fingerprint_inputs(
     datajoint: str, python_version: str, pins: Sequence[str] | None
 ) -> dict[str, str]:
     """What an environment depends on; a change to any of them rebuilds it."""
-    root = source_root()
+    root = resources.source_root()
     pyproject = (root / "pyproject.toml").read_bytes() if root is not None else b""
     return {
         "harness": __version__,
