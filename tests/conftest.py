@@ -137,3 +137,11 @@ def orphaned_since(before: set[str]) -> list[str]:
 
 def harness_containers() -> set[str]:
     return {container.id for container in containers_labelled("element-harness.run-id")}
+
+
+@pytest.fixture(scope="session")
+def installed_harness(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The harness wheel installed into a fresh environment outside the checkout."""
+    from tests.installed import create_installed_harness
+
+    return create_installed_harness(tmp_path_factory.mktemp("installed-harness"))
