@@ -52,9 +52,6 @@ NEVER_STUBBED = frozenset({"datajoint", "harness", "pymysql", "psycopg2", "numpy
 _CATCHES_IMPORT_ERROR = frozenset(
     {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 )
-_IMPORTLIB_DIR = os.path.dirname(importlib.__file__)
-_UTIL_FILE = importlib.util.__file__
-_THIS_FILE = __file__
 #: ``try`` and, from Python 3.11, ``try``/``except*``.
 _TRY_NODES: tuple[type[ast.stmt], ...] = tuple(
     node for node in (ast.Try, getattr(ast, "TryStar", None)) if node is not None
@@ -192,8 +189,8 @@ class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return None
         chain = _import_chain(sys._getframe(1))
         if not chain or any(_guarded(frame) for frame in chain):
-            # No import statement (a find_spec probe), or one whose ImportError is handled:
-            # the code's own fallback runs, as it would without the harness.
+            # No import statement (a find_spec probe, the harness), or one whose ImportError
+            # is handled: the code's own fallback runs, as it would without the harness.
             return None
         importer = chain[0]
         site = StubSite(
@@ -224,11 +221,14 @@ def is_stub(module: Any) -> bool:
 
 
 def _is_machinery(frame: types.FrameType) -> bool:
-    filename = frame.f_code.co_filename
-    return (
-        filename.startswith("<frozen importlib")
-        or os.path.dirname(filename) == _IMPORTLIB_DIR
-        or filename == _THIS_FILE
+    """A frame of importlib (frozen or not, ``importlib.import_module`` too) or of this finder.
+
+    Told by the frame's module name: frozen modules' file names (``<frozen
+    importlib.util>``) vary between Python versions.
+    """
+    module = frame.f_globals.get("__name__")
+    return isinstance(module, str) and (
+        module == "importlib" or module.startswith("importlib.") or module == __name__
     )
 
 
@@ -237,16 +237,17 @@ def _import_chain(frame: types.FrameType | None) -> list[types.FrameType]:
 
     The first is the importer: the first frame outside importlib. While a frame
     is a module body run by the import machinery, the frame that imported that
-    module follows. Empty when the machinery was entered through
-    ``importlib.util.find_spec`` (a probe, not an import). The harness's own
-    frames are left out: its ``try`` around an Element's import guards nothing
-    of the Element's.
+    module follows. The harness's own frames end the chain: its ``try`` around
+    an Element's import guards nothing of the Element's. Empty when the
+    machinery was entered through ``importlib.util.find_spec`` (a probe, not an
+    import) or by the harness itself: neither gets a stub.
     """
     chain: list[types.FrameType] = []
     while frame is not None:
         through_machinery = False
         while frame is not None and _is_machinery(frame):
-            if frame.f_code.co_filename == _UTIL_FILE and frame.f_code.co_name == "find_spec":
+            code, module = frame.f_code, frame.f_globals.get("__name__")
+            if code.co_name == "find_spec" and module == "importlib.util":
                 return []
             through_machinery = True
             frame = frame.f_back
