@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from harness.reports.summary import stubs_text
 from harness.results import PASSED, ElementResult
 
 _LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -48,7 +49,7 @@ def result_lines(result: ElementResult, verbose: bool) -> list[str]:
                 f"functions {', '.join(result.mocked_functions) or '-'}"
             )
         if result.stubbed_imports:
-            lines.append(f"      stubbed imports: {', '.join(result.stubbed_imports)}")
+            lines.append(f"      stubbed imports: {stubs_text(result)}")
         lines += [f"      warning: {warning}" for warning in result.warnings]
     return lines
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.activation.failures import Failure
+from harness.activation.stubs import StubSite
 from harness.db.catalog import Table
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -38,6 +39,8 @@ class ElementResult:
     mocked_functions: list[str] = field(default_factory=list)
     linking_functions: dict[str, list[str]] = field(default_factory=dict)
     stubbed_imports: list[str] = field(default_factory=list)
+    #: Each module stubbed, with the Element's import statement that asked for it.
+    stub_sites: list[StubSite] = field(default_factory=list)
     activations: list[dict[str, Any]] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -74,6 +77,7 @@ class ElementResult:
             "mocked": {"tables": self.mocked_tables, "functions": self.mocked_functions},
             "linking_functions": self.linking_functions,
             "stubbed_imports": self.stubbed_imports,
+            "stub_sites": [site.to_dict() for site in self.stub_sites],
             "activations": self.activations,
             "checks": [check.to_dict() for check in self.checks],
             "warnings": self.warnings,

@@ -225,7 +225,9 @@ def classify(
                 module=module,
                 file=file,
                 line=line,
-                hint=f"install {missing!r}, or list it in the spec's [check].stubs "
+                # A dependency's missing import carries its own hint (it is never stubbed).
+                hint=getattr(exc, "hint", None)
+                or f"install {missing!r}, or list it in the spec's [check].stubs "
                 "(or pass --stub-missing) if the schema does not need it",
             )
         return Failure(

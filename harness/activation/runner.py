@@ -50,6 +50,7 @@ from harness.activation.plan import (
     step_from_signature,
 )
 from harness.activation.scope import fresh_scope, purge_modules
+from harness.activation.stubs import StubSite
 from harness.db import registry
 from harness.db.backends import get_backend
 from harness.db.catalog import Table
@@ -973,6 +974,7 @@ class ElementCheck:
             "stub_all_missing": self.options.stub_missing,
         }
         stubbed: set[str] = set()
+        sites: dict[str, StubSite] = {}
         modules: dict[str, Any] = {}
         ok = False
         with (
@@ -988,6 +990,7 @@ class ElementCheck:
             with fresh_scope(self._packages(), **scope_options) as finder:
                 discovered = self._discover()
                 stubbed |= finder.stubbed
+                sites = {**finder.sites, **sites}
             if discovered is None:
                 return
             sources, chosen, covers = discovered
@@ -996,11 +999,13 @@ class ElementCheck:
                 with fresh_scope(self._packages(), **scope_options) as finder:
                     ok = self._check_group(group, sources, covers, Path(data_root))
                     stubbed |= finder.stubbed
+                    sites = {**finder.sites, **sites}
                 self.all_loaded.extend(self.loaded.values())
                 modules.update({name: item.module for name, item in self.loaded.items()})
                 if not ok:
                     break
             self.result.stubbed_imports = sorted(stubbed)
+            self.result.stub_sites = sorted(sites.values(), key=lambda site: site.module)
             if ok:
                 self.result.add_check(
                     "activated",

@@ -43,10 +43,13 @@ def fresh_scope(
     stubs: Iterable[str] = (),
     stub_all_missing: bool = False,
 ) -> Iterator[StubFinder]:
-    """Import ``packages`` afresh inside the block; forget them (and stubs) afterwards."""
+    """Import ``packages`` afresh inside the block; forget them (and stubs) afterwards.
+
+    ``packages`` are the Elements: only their own imports get stubs.
+    """
     packages = tuple(packages)
     added_paths = [str(path) for path in sys_path if str(path) not in sys.path]
-    finder = StubFinder(stubs, stub_all_missing, protected=packages)
+    finder = StubFinder(stubs, stub_all_missing, elements=packages)
     purge_modules(packages)
     sys.path[:0] = added_paths
     sys.meta_path.append(finder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.activation.failures import Failure
+from harness.activation.stubs import StubSite
 from harness.db.catalog import Table
 from harness.results import CheckOutcome, ElementResult
 
@@ -47,6 +48,7 @@ def result_from_dict(data: dict[str, Any]) -> ElementResult:
         mocked_functions=list(mocked.get("functions", [])),
         linking_functions=dict(data.get("linking_functions", {})),
         stubbed_imports=list(data.get("stubbed_imports", [])),
+        stub_sites=[StubSite.from_dict(site) for site in data.get("stub_sites", [])],
         activations=list(data.get("activations", [])),
         checks=[CheckOutcome(**check) for check in data.get("checks", [])],
         warnings=list(data.get("warnings", [])),

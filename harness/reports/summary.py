@@ -87,5 +87,18 @@ def mock_line(result: ElementResult) -> str | None:
     parts = [f"mocked tables: {', '.join(result.mocked_tables) or '-'}"]
     parts.append(f"mocked functions: {', '.join(result.mocked_functions) or '-'}")
     if result.stubbed_imports:
-        parts.append(f"stubbed imports: {', '.join(result.stubbed_imports)}")
+        parts.append(f"stubbed imports: {stubs_text(result)}")
     return "; ".join(parts)
+
+
+def stubs_text(result: ElementResult) -> str:
+    """``cv2 (element_x/model.py:9), ...``: each stubbed package with the import asking for it.
+
+    A stub's submodules (``intern.remote.boss``) have their own sites in the JSON
+    report; here the package's site stands for them. Reports from before sites
+    were recorded carry package names only.
+    """
+    packages = [site for site in result.stub_sites if "." not in site.module]
+    if not packages:
+        return ", ".join(result.stubbed_imports)
+    return ", ".join(f"{site.module} ({site.where})" for site in packages)
