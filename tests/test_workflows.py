@@ -208,6 +208,36 @@ def test_element_check_summarises_even_when_no_check_reported(tmp_path: Path) ->
     assert done.returncode == 1 and "The plan job failed" in page.read_text()
 
 
+def test_aggregate_expect_keeps_pythons_apart_and_rejects_other_input(tmp_path: Path) -> None:
+    """A fan-out over two Pythons where one Python's job left no report."""
+    from harness.matrix.aggregate import missing_cells, parse_expected
+
+    expected = parse_expected(json.dumps(github_matrix(["0.14.10"], ["mysql"], ["3.10", "3.12"])))
+    reported = {
+        "element": "element-lab",
+        "target": "element-lab",
+        "datajoint": "0.14.10",
+        "db": "mysql",
+        "status": "passed",
+        "provenance": {"python": "3.12.1"},
+    }
+    missing = missing_cells([reported], expected, ["element-lab", "."])
+    # An Element no report resolved keeps the name it was given as.
+    assert [cell["element"] for cell in missing] == ["element-lab", "."]
+    assert all(cell["provenance"] == {"python": "3.10"} for cell in missing)
+    assert all(cell["failure"]["class"] == "harness_error" for cell in missing)
+    bad = subprocess.run(
+        [str(BIN / "harness"), "matrix", "--aggregate", str(tmp_path), "--expect", "[1]"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "is not the JSON of `harness matrix --github-matrix`" in (
+        bad.stderr
+    ), bad.stderr
+
+
 def _sample_repository(root: Path, package: str) -> Path:
     """An Element's own repository: a sample Element with its own pyproject.toml, in git."""
     repository = root / package
