@@ -59,6 +59,12 @@ def add_matrix_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="build the table from the JSON reports under DIR instead of running checks",
     )
+    parser.add_argument(
+        "--expect",
+        metavar="MATRIX_JSON",
+        help="with --aggregate: the --github-matrix output the reports should cover; a "
+        "combination without a report becomes harness_error cells of the ELEMENTs",
+    )
     parser.add_argument("--cache-dir", metavar="DIR", help="environments and cached results")
     parser.add_argument(
         "--python-env",
@@ -136,10 +142,13 @@ def _print_github_matrix(args: argparse.Namespace) -> int:
 
 
 def _aggregate(args: argparse.Namespace) -> int:
-    from harness.matrix.aggregate import cells_in
+    from harness.matrix.aggregate import cells_in, missing_cells, parse_expected
     from harness.matrix.table import build_table
 
-    cells = cells_in(Path(args.aggregate))
+    expected = parse_expected(args.expect) if args.expect is not None else None
+    cells = cells_in(Path(args.aggregate), required=expected is None)
+    if expected is not None:
+        cells += missing_cells(cells, expected, args.elements)
     table = build_table(cells)
     _write_outputs(args, cells, table, {})
     return _exit_status(cells)
@@ -151,6 +160,8 @@ def run_matrix(args: argparse.Namespace) -> int:
         return _print_github_matrix(args)
     if args.aggregate:
         return _aggregate(args)
+    if args.expect is not None:
+        raise ConfigurationError("--expect is only for --aggregate")
     from harness.matrix.envs import default_cache_dir, parse_env_overrides
     from harness.matrix.lock import read_lock, write_lock
     from harness.matrix.plan import combinations, parse_backends, parse_datajoint_versions

@@ -34,10 +34,30 @@ def _escape_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def verdict(table: MatrixTable) -> str:
+    """One sentence above the table, so a run where everything failed says so at once."""
+    cells = [cell for row in table.rows for cell in row.cells if cell is not None]
+    passed = sum(cell["status"] == "passed" for cell in cells)
+    failed = sum(cell["status"] == "failed" for cell in cells)
+    unrun = len(cells) - passed - failed
+    if not cells:
+        return "⚠️ No check ran."
+    if passed == len(cells):
+        return f"✅ All {len(cells)} checks passed."
+    counts = ", ".join(
+        text for n, text in ((failed, f"{failed} failed"), (unrun, f"{unrun} could not run")) if n
+    )
+    if not passed:
+        return f"❌ Every check failed ({counts})."
+    return f"❌ {passed} of {len(cells)} checks passed ({counts})."
+
+
 def markdown(table: MatrixTable, command: str | None = None) -> str:
-    """The table, the failures by Element, and the environments it was made in."""
+    """The verdict, the table, the failures by Element, and the environments it was made in."""
     header = ["Element", *(column.label for column in table.columns)]
     lines = [
+        verdict(table),
+        "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
@@ -93,7 +113,8 @@ def html_page(table: MatrixTable, command: str | None = None) -> str:
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
         "td.passed{background:#e6ffed}td.failed{background:#ffeef0}"
         "td.error{background:#fff5b1}</style></head><body>"
-        f"<h1>Element compatibility</h1><table><tr><th>Element</th>{head}</tr>"
+        f"<h1>Element compatibility</h1><p>{esc(verdict(table))}</p>"
+        f"<table><tr><th>Element</th>{head}</tr>"
         f"{''.join(body)}</table><ul>{items}</ul>{footer}"
         f"<p>element-harness {esc(__version__)}</p></body></html>\n"
     )
