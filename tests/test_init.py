@@ -28,8 +28,10 @@ from harness.activation.runner import CheckOptions, ElementCheck
 from harness.deploy.pipeline import loaded_pipeline
 from harness.deploy.spec import find_pipeline, load_pipeline
 from harness.elements.targets import resolve_target
+from harness.errors import ConfigurationError
 from harness.manifest import diff_manifests, dumps, load_manifest, manifest_path
 from harness.runinfo import RunIdentity
+from harness.scaffold.pyproject import HarnessTable, plan_pyproject
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -458,3 +460,38 @@ def test_deploy_reads_the_manifest_dir_first(tmp_path: Path) -> None:
         files = {element.entry.name: element.manifest_file for element in elements}
     assert files["sample-clean"] == own
     assert files["sample-multischema"].parent == resources.manifests_dir()
+
+
+# -- the [tool.harness] table as text (no server) -----------------------------------------
+
+
+TABLE = HarnessTable(elements=("./sample_clean",), db="mysql", manifest_dir="tests/manifests")
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        b'[project]\nname = "x"',  # no final newline
+        b'[project]\r\nname = "x"\r\n',  # Windows line endings stay Windows line endings
+        b"",
+    ],
+    ids=["no-final-newline", "crlf", "empty"],
+)
+def test_table_is_appended_after_the_untouched_bytes(tmp_path: Path, original: bytes) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(original)
+    plan = plan_pyproject(tmp_path, TABLE, force=False)
+    assert plan.status == "appended to" and plan.content is not None
+    assert plan.content.startswith(original)
+    added = plan.content[len(original) :]
+    assert (b"\r\n" in added) == (b"\r\n" in original)
+    assert tomllib.loads(plan.content.decode("utf-8"))["tool"]["harness"] == TABLE.values()
+
+
+def test_a_table_that_cannot_be_appended_or_replaced_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("tool = { ruff = {} }\n")
+    with pytest.raises(ConfigurationError, match="add the table by hand"):
+        plan_pyproject(tmp_path, TABLE, force=False)
+    (tmp_path / "pyproject.toml").write_text('[tool]\nharness.elements = ["x"]\n')
+    assert plan_pyproject(tmp_path, TABLE, force=False).status == "kept"
+    with pytest.raises(ConfigurationError, match="not written as its own table"):
+        plan_pyproject(tmp_path, TABLE, force=True)
