@@ -21,7 +21,13 @@ from harness import __version__
 from harness.errors import HarnessError
 from harness.interrupts import sigterm_as_interrupt
 from harness.redact import RedactingFilter
-from harness.settings import OPTIONS, Settings, load_pyproject_table, resolve_settings
+from harness.settings import (
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    Settings,
+    load_pyproject_table,
+    resolve_settings,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -30,33 +36,44 @@ class _UsageParser(argparse.ArgumentParser):
     """argparse exits with 2 on usage errors already; keep its message short."""
 
 
-def _add_options(parser: argparse.ArgumentParser, groups: tuple[str, ...] = ("server",)) -> None:
-    """Add the flags of every option in ``groups`` (see :mod:`harness.settings`)."""
+def _add_options(
+    parser: argparse.ArgumentParser,
+    groups: tuple[str, ...] = ("server",),
+    without: frozenset[str] = frozenset(),
+) -> None:
+    """Add the flags of every option in ``groups`` but those named in ``without``.
+
+    See :mod:`harness.settings`.
+    """
     titles = {"server": "which database server to use", "check": "how to check Elements"}
     for group_name in groups:
         group = parser.add_argument_group(group_name, titles.get(group_name))
         for option in OPTIONS:
-            if option.group != group_name:
-                continue
-            help_text = f"{option.help} [env {option.env_var}]"
-            if option.kind == "bool":
-                group.add_argument(
-                    option.cli_flag,
-                    action="store_const",
-                    const=True,
-                    default=None,
-                    dest=option.name,
-                    help=help_text,
-                )
-            else:
-                group.add_argument(
-                    option.cli_flag,
-                    type=_option_parser(option),
-                    default=None,
-                    dest=option.name,
-                    metavar=option.metavar,
-                    help=help_text,
-                )
+            if option.group == group_name and option.name not in without:
+                _add_option(group, option)
+
+
+def _add_option(group: Any, option: Any) -> None:
+    """One option's flag; ``None`` when not given, so the environment and pyproject count."""
+    help_text = f"{option.help} [env {option.env_var}]"
+    if option.kind == "bool":
+        group.add_argument(
+            option.cli_flag,
+            action="store_const",
+            const=True,
+            default=None,
+            dest=option.name,
+            help=help_text,
+        )
+    else:
+        group.add_argument(
+            option.cli_flag,
+            type=_option_parser(option),
+            default=None,
+            dest=option.name,
+            metavar=option.metavar,
+            help=help_text,
+        )
 
 
 def _option_parser(option: Any) -> Any:
@@ -190,6 +207,21 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if not differ and not getattr(args, "quiet", False):
         print("no differences")
     return EXIT_FAILED if differ else EXIT_OK
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    """``harness deploy``, with ``--manifest-dir`` resolved like every other option."""
+    from harness.deploy.commands import run_deploy
+
+    manifest_dir = settings_from_args(args).manifest_dir
+    return run_deploy(args, Path(manifest_dir) if manifest_dir else None)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    """``harness init``: add the harness to an Element's repository."""
+    from harness.scaffold.command import run_init
+
+    return run_init(args)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -336,9 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_images_parser(commands).set_defaults(handler=run_images)
-    from harness.deploy.commands import add_deploy_parser, run_deploy
+    from harness.deploy.commands import add_deploy_parser
 
-    add_deploy_parser(commands).set_defaults(handler=run_deploy)
+    deploy = add_deploy_parser(commands)
+    _add_option(deploy, OPTIONS_BY_NAME["manifest_dir"])
+    deploy.set_defaults(handler=_cmd_deploy)
+
+    from harness.scaffold.command import add_init_parser
+
+    init = add_init_parser(commands, parents=[common])
+    # init always records the manifests (into a scratch directory, then reviewed files).
+    _add_options(init, ("server", "check"), without=frozenset({"update_manifests"}))
+    init.set_defaults(handler=_cmd_init)
     return parser
 
 

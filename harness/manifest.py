@@ -46,6 +46,34 @@ def manifest_path(
     return (directory or MANIFEST_DIR) / f"{stem}.dj{datajoint_major}{family}.json"
 
 
+def manifest_dirs(manifest_dir: Path | None, default: Path, *, fall_back: bool) -> tuple[Path, ...]:
+    """Where a manifest is looked for, in order; the first is where one is written.
+
+    Without ``manifest_dir`` it is ``default`` alone (the spec's ``elements/manifests/``,
+    the bundled manifests for bundled specs). With it, that directory comes first and
+    ``default`` follows only when ``fall_back``: a spec name's reviewed release stays
+    checkable from any repository, while an Element's own repository, whose targets
+    have no spec, compares with its own manifests and nothing else.
+    """
+    if manifest_dir is None:
+        return (default,)
+    if fall_back and default.resolve() != manifest_dir.resolve():
+        return (manifest_dir, default)
+    return (manifest_dir,)
+
+
+def find_manifest(
+    name: str,
+    version: str | None,
+    datajoint_major: int,
+    directories: tuple[Path, ...],
+    backend: str = "mysql",
+) -> tuple[Path, Path | None]:
+    """``(where it belongs, where it was found or None)`` along ``directories``."""
+    paths = [manifest_path(name, version, datajoint_major, d, backend) for d in directories]
+    return paths[0], next((path for path in paths if path.is_file()), None)
+
+
 def _table_entry(table: Table) -> dict[str, Any]:
     return {
         "schema": table.schema,

@@ -305,7 +305,7 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
     import contextlib
 
     from harness.activation.namespace import new_prefix
-    from harness.activation.runner import CheckOptions, ElementCheck
+    from harness.activation.runner import CheckOptions, ElementCheck, check_options
     from harness.session import prepare_targets
 
     settings = pytestconfig.stash[SETTINGS_KEY]
@@ -320,6 +320,7 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
         options = CheckOptions(
             timeout=overrides.pop("timeout", settings.timeout),
             stub_missing=overrides.pop("stub_missing", settings.stub_missing),
+            manifest_dir=check_options(settings).manifest_dir,
         )
         if overrides:
             raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")

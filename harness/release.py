@@ -319,6 +319,9 @@ def check_release(release: Release, args: argparse.Namespace, out: Path) -> dict
     env["PYTHONPATH"] = os.pathsep.join([*release.pythonpath, env.get("PYTHONPATH", "")]).strip(
         os.pathsep
     )
+    # Each release is compared with the other, not with the manifests of the repository it is
+    # run in ([tool.harness] manifest_dir): an empty directory, so only spec names fall back.
+    env["HARNESS_MANIFEST_DIR"] = str(out.parent / f"no-manifests-{out.stem}")
     command = [sys.executable, "-m", "harness.cli", "check", release.target, "--json", str(out)]
     command += ["-q", "--db", args.db] + (["--image", args.image] if args.image else [])
     command += ["--no-install"] if release.no_install else []

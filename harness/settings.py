@@ -82,6 +82,11 @@ class Option:
     group: str = "server"
     #: Flag stem when it differs from the name (``--harness-element``, repeatable).
     flag: str | None = None
+    #: A filesystem path: made absolute when resolved, a relative value in
+    #: ``[tool.harness]`` taken from the pyproject.toml's directory (so it means the same
+    #: wherever pytest or the CLI is started), one on the command line or in the
+    #: environment from the current directory.
+    path: bool = False
 
     @property
     def cli_flag(self) -> str:
@@ -157,12 +162,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "update_manifests",
-        "write each checked Element's manifest under elements/manifests/ instead of "
-        "comparing with it (review the change, then commit it)",
+        "write each checked Element's manifest (into --manifest-dir when given, else "
+        "elements/manifests/) instead of comparing with it (review the change, then commit it)",
         False,
         _parse_bool,
         kind="bool",
         group="check",
+    ),
+    Option(
+        "manifest_dir",
+        "directory of reviewed manifests, looked in first (spec names fall back to the "
+        "bundled ones) and written by --update-manifests; relative in [tool.harness]: to "
+        "the pyproject.toml's directory",
+        None,
+        metavar="DIR",
+        group="check",
+        path=True,
     ),
     Option(
         "elements",
@@ -200,6 +215,8 @@ class Settings:
     timeout: float = 120.0
     stub_missing: bool = False
     update_manifests: bool = False
+    #: Absolute (see :attr:`Option.path`); None: the manifests beside the spec or bundled.
+    manifest_dir: str | None = None
     elements: tuple[str, ...] = ()
     report: str | None = None
     #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
@@ -228,6 +245,12 @@ def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
     if option.kind == "list":
         return tuple(value)
     return option.parse(str(value)) if option.kind != "bool" else value
+
+
+def _absolute(text: str, base: Path) -> Path:
+    """``text`` (``~`` expanded) as an absolute path, relative ones taken from ``base``."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def load_pyproject_table(start: Path) -> tuple[dict[str, Any], Path | None]:
@@ -278,6 +301,7 @@ def resolve_settings(
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
+        relative_to = Path.cwd()  # for path options; a pyproject value: its file's directory
         if cli_values.get(option.name) is not None:
             values[option.name], sources[option.name] = cli_values[option.name], "command line"
         elif environ.get(option.env_var) not in (None, ""):
@@ -298,8 +322,12 @@ def resolve_settings(
                     f"{origin}: key {spelling!r}: {exc}", hint=option.help
                 ) from None
             sources[option.name] = str(pyproject_path or "pyproject.toml")
+            if pyproject_path is not None:
+                relative_to = pyproject_path.parent
         else:
             values[option.name], sources[option.name] = option.default, "default"
+        if option.path and values[option.name] is not None:
+            values[option.name] = str(_absolute(str(values[option.name]), relative_to))
     names = {f.name for f in fields(Settings)} - {"sources"}
     assert names == set(OPTIONS_BY_NAME), "Settings and OPTIONS must list the same options"
     return Settings(**values, sources=sources)

@@ -35,6 +35,13 @@ SAMPLES: dict[str, tuple[Any, str, Any, tuple[Any, Any, Any]]] = {
     "stub_missing": (True, "off", False, (True, False, False)),
     "update_manifests": (True, "0", True, (True, False, True)),
     "report": ("cli-dir", "env-dir", "toml-dir", ("cli-dir", "env-dir", "toml-dir")),
+    # Paths are made absolute; a relative pyproject value is taken from the file's directory.
+    "manifest_dir": (
+        "/from/cli",
+        "/from/env",
+        "toml-dir",
+        ("/from/cli", "/from/env", "/somewhere/toml-dir"),
+    ),
     "elements": (
         ("cli",),
         "env-a, env-b,,",
@@ -231,3 +238,29 @@ def test_pytest_unknown_pyproject_key_is_a_usage_error(pytester: pytest.Pytester
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*pyproject.toml*unknown key 'startup_timout'*"])
+
+
+def test_relative_manifest_dir_from_cwd_on_the_command_line_and_pyproject_dir_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "element"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.harness]\nmanifest_dir = "tests/manifests"\n')
+    monkeypatch.chdir(project / "src")  # started below the project: the file's value still holds
+    table, path = load_pyproject_table(Path.cwd())
+    from_file = resolve_settings({}, {}, table, path)
+    assert from_file.manifest_dir == str(project / "tests" / "manifests")
+    from_cli = resolve_settings({"manifest_dir": "mine"}, {}, table, path)
+    assert from_cli.manifest_dir == str(project / "src" / "mine")
+    from_env = resolve_settings({}, {"HARNESS_MANIFEST_DIR": "../env"}, table, path)
+    assert from_env.manifest_dir == str(project / "env")
+    home = resolve_settings({"manifest_dir": "~/manifests"}, {}, {}, None)
+    assert home.manifest_dir == str(Path.home() / "manifests")
+
+
+def test_manifest_dir_flags_on_check_deploy_and_init() -> None:
+    for command in (["check", "x"], ["deploy", "p", "--target", "mysql://h"], ["init"]):
+        args = build_parser().parse_args([*command, "--manifest-dir", "here"])
+        assert args.manifest_dir == "here"
+    with pytest.raises(SystemExit):  # init always records manifests: the flag would mislead
+        build_parser().parse_args(["init", "--update-manifests"])

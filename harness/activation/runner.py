@@ -60,8 +60,9 @@ from harness.errors import HarnessError
 from harness.manifest import (
     build_manifest,
     diff_manifests,
+    find_manifest,
     load_manifest,
-    manifest_path,
+    manifest_dirs,
     render_diff,
     write_manifest,
 )
@@ -80,7 +81,8 @@ class CheckOptions:
     stub_missing: bool = False
     #: Write the manifest instead of comparing with it.
     update_manifests: bool = False
-    #: Where manifests live; None: ``elements/manifests`` beside the spec, else under cwd.
+    #: Manifests looked in first and written there (see :func:`harness.manifest.manifest_dirs`);
+    #: None: ``elements/manifests`` beside the spec, else under cwd.
     manifest_dir: Path | None = None
     #: Activate a second time in fresh modules and require an identical catalog.
     reactivate: bool = True
@@ -92,6 +94,7 @@ def check_options(settings: Any) -> CheckOptions:
         timeout=settings.timeout,
         stub_missing=settings.stub_missing,
         update_manifests=settings.update_manifests,
+        manifest_dir=Path(settings.manifest_dir) if settings.manifest_dir else None,
     )
 
 
@@ -568,15 +571,15 @@ class ElementCheck:
             )
             self._check_manifest(element_tables)
 
-    def _manifest_dir(self) -> Path:
-        if self.options.manifest_dir is not None:
-            return self.options.manifest_dir
+    def _manifest_dirs(self) -> tuple[Path, ...]:
+        default = Path.cwd() / "elements" / "manifests"
         spec_path = getattr(self.target.spec, "path", None)
         if spec_path is not None:
             for parent in Path(spec_path).resolve().parents:
                 if parent.name == "elements":
-                    return parent / "manifests"
-        return Path.cwd() / "elements" / "manifests"
+                    default = parent / "manifests"
+                    break
+        return manifest_dirs(self.options.manifest_dir, default, fall_back=spec_path is not None)
 
     def _record_datajoint_view(self) -> None:
         """What DataJoint itself believes it declared: keys, attributes, parents.
@@ -665,11 +668,11 @@ class ElementCheck:
             self.result.mocked_tables,
         )
         self.manifest = manifest
-        path = manifest_path(
+        path, found = find_manifest(
             self.target.name,
             self.result.version,
             compat.major_version(),
-            self._manifest_dir(),
+            self._manifest_dirs(),
             self.backend.name,
         )
         shown = _relative(path)
@@ -677,15 +680,17 @@ class ElementCheck:
             write_manifest(manifest, path)
             self.result.add_check("manifest_match", True, f"manifest written to {shown}")
             return
-        if not path.exists():
+        if found is None:
             self.result.add_check(
                 "manifest_match",
                 None,
                 f"no manifest at {shown}; review and commit one written by --update-manifests",
             )
             return
+        if found != path:  # a spec's reviewed manifest, none in --manifest-dir
+            shown = f"{_relative(found)} (none in {_relative(path.parent)})"
         try:
-            expected = load_manifest(path)
+            expected = load_manifest(found)
         except HarnessError as exc:
             self.result.add_check("manifest_match", False, str(exc))
             return

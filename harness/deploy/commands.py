@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.db.backends import get_backend
@@ -75,8 +76,12 @@ def _print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
         say(f"verified: {result.verified} table(s) match their manifests")
 
 
-def run_deploy(args: argparse.Namespace) -> int:
-    """Plan (default) or apply a pipeline; see the module docstring for the exit status."""
+def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> int:
+    """Plan (default) or apply a pipeline; see the module docstring for the exit status.
+
+    ``manifest_dir`` (``--manifest-dir``, resolved by the CLI) is searched for each
+    Element's manifest before the bundled ones.
+    """
 
     def say(text: str) -> None:
         print(redact_text(text), flush=True)
@@ -87,7 +92,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     connection = connect(target, args.timeout)
     try:
         say(f"pipeline {spec.name} ({spec.path}) on {target.display()}")
-        with loaded_pipeline(spec) as elements:
+        with loaded_pipeline(spec, manifest_dir) as elements:
             plan = compute_plan(backend, connection, elements)
             say(render_plan(plan, ddl=not args.no_ddl))
             if not args.apply:

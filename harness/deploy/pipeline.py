@@ -45,7 +45,7 @@ from harness.activation.scope import fresh_scope
 from harness.deploy.spec import PipelineEntry, PipelineSpec
 from harness.elements.targets import Target, resolve_target
 from harness.errors import ConfigurationError
-from harness.manifest import load_manifest, manifest_path
+from harness.manifest import MANIFEST_DIR, find_manifest, load_manifest, manifest_dirs
 
 
 @dataclass
@@ -177,7 +177,9 @@ def _schema_map(
     return mapping
 
 
-def _import_element(spec: PipelineSpec, entry: PipelineEntry, target: Target) -> LoadedElement:
+def _import_element(
+    spec: PipelineSpec, entry: PipelineEntry, target: Target, manifest_dir: Path | None = None
+) -> LoadedElement:
     try:
         sources = {
             source.name: source
@@ -217,8 +219,9 @@ def _import_element(spec: PipelineSpec, entry: PipelineEntry, target: Target) ->
         except Exception as exc:
             raise spec.error(entry, "modules", f"importing {name} failed: {exc}", "") from None
     steps = _steps(spec, entry, loaded, chosen, covers, target)
-    path = manifest_path(target.name, target.version, compat.major_version())
-    if not path.is_file():
+    directories = manifest_dirs(manifest_dir, MANIFEST_DIR, fall_back=target.spec is not None)
+    path, found = find_manifest(target.name, target.version, compat.major_version(), directories)
+    if found is None:
         raise spec.error(
             entry,
             "spec" if entry.spec else "package",
@@ -228,8 +231,8 @@ def _import_element(spec: PipelineSpec, entry: PipelineEntry, target: Target) ->
     return LoadedElement(
         entry=entry,
         target=target,
-        manifest_file=path,
-        manifest=load_manifest(path),
+        manifest_file=found,
+        manifest=load_manifest(found),
         loaded=loaded,
         steps=steps,
         schemas=_schema_map(spec, entry, steps),
@@ -360,8 +363,14 @@ def _link(spec: PipelineSpec, element: LoadedElement, earlier: list[LoadedElemen
 
 
 @contextlib.contextmanager
-def loaded_pipeline(spec: PipelineSpec) -> Iterator[list[LoadedElement]]:
-    """Import every Element of the pipeline afresh and link them; forget them afterwards."""
+def loaded_pipeline(
+    spec: PipelineSpec, manifest_dir: Path | None = None
+) -> Iterator[list[LoadedElement]]:
+    """Import every Element of the pipeline afresh and link them; forget them afterwards.
+
+    Each Element's manifest is looked for in ``manifest_dir`` first (see
+    :func:`harness.manifest.manifest_dirs`), then, for spec names, among the bundled ones.
+    """
     targets = []
     for entry in spec.entries:
         target = _resolve(spec, entry)
@@ -373,7 +382,7 @@ def loaded_pipeline(spec: PipelineSpec) -> Iterator[list[LoadedElement]]:
     with fresh_scope(packages, sys_path=sys_path, stubs=stubs):
         elements: list[LoadedElement] = []
         for entry, target in zip(spec.entries, targets, strict=True):
-            element = _import_element(spec, entry, target)
+            element = _import_element(spec, entry, target, manifest_dir)
             _link(spec, element, elements)
             elements.append(element)
         yield elements

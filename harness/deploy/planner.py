@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.db.backends.base import Backend
@@ -245,7 +246,7 @@ class Planner:
         manifest = element.manifest_file
         return ElementPlan(
             label=element.label,
-            manifest=str(manifest.relative_to(manifest.parents[2])),
+            manifest=_shown(manifest),
             schemas_to_create=sorted(set(element.schemas.values()) - present),
             tables=tables,
             extra=sorted(extra, key=lambda t: t.name),
@@ -253,6 +254,16 @@ class Planner:
 
     def plan(self) -> DeployPlan:
         return DeployPlan([self.plan_element(element) for element in self.elements])
+
+
+def _shown(manifest: Path) -> str:
+    """``elements/manifests/x.json`` for a bundled manifest, else the path from cwd."""
+    if manifest.parent.name == "manifests" and manifest.parent.parent.name == "elements":
+        return str(manifest.relative_to(manifest.parents[2]))
+    try:
+        return str(manifest.relative_to(Path.cwd()))
+    except ValueError:
+        return str(manifest)
 
 
 def compute_plan(backend: Backend, connection: Any, elements: list[LoadedElement]) -> DeployPlan:
