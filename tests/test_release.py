@@ -16,7 +16,7 @@ import pytest
 from conftest import MARIADB, harness_command, harness_containers, orphaned_since
 
 from harness.manifest import diff_manifests
-from harness.release import BREAKING, classify, type_change
+from harness.release.classify import BREAKING, classify, type_change
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES = ROOT / "elements" / "samples" / "releases"
