@@ -123,7 +123,7 @@ def check_side(
     request = {
         "element": element.name,
         "package": element.package,
-        "spec": str(element.spec.path) if element.spec is not None else None,
+        "spec": str(element.spec.path.resolve()) if element.spec is not None else None,
         "version": side.version,
         "label": side.label,
         "root": str(side.root),

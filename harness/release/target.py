@@ -58,13 +58,13 @@ def side_target(
                 f"{module}, named by the spec{owner}, is not a module of this release: skipped"
             )
     modules = tuple(present) if applies else ()
-    if spec.modules and not modules:
-        notes.append("modules discovered in this release (every module with a deferred schema)")
-    elif spec.modules and not applies:
+    if spec.modules and not applies:
         notes.append(
             f"the spec's module list is for {written_for}, not {version or 'this release'}: "
-            "modules discovered in this release"
+            "this release's modules are discovered"
         )
+    elif spec.modules and not modules:
+        notes.append("no module of the spec's list is in this release: its modules are discovered")
     activations = []
     for override in spec.activations:
         if not module_exists(root, override.module):
