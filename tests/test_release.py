@@ -231,7 +231,10 @@ def test_an_import_hook_that_supplies_another_copy_is_refused(tmp_path: Path) ->
 
 
 def release_check(
-    *args: str, element: str = "sample_evolving", cwd: Path = ROOT
+    *args: str,
+    element: str = "sample_evolving",
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         harness_command("release-check", element, "--db", "mariadb", "--image", MARIADB, *args),
@@ -240,6 +243,7 @@ def release_check(
         timeout=TIMEOUT,
         check=False,
         cwd=cwd,
+        env=env,
     )
 
 
@@ -430,6 +434,19 @@ def _wheel_of(release: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.docker
+def test_two_published_versions(tmp_path: Path) -> None:
+    _wheel_of(OLD, tmp_path)
+    wheels = _wheel_of(NEW, tmp_path)
+    done = release_check("--from", "1.0", "--to", "1.1", "--find-links", str(wheels), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "## Schema changes: sample_evolving 1.0 → 1.1\n" in done.stdout
+    assert _sections(done.stdout) == {
+        "Breaking": [EXPECTED_BREAKING],
+        "Additive": [EXPECTED_ADDITIVE],
+    }
+
+
+@pytest.mark.docker
 def test_published_release_against_the_working_tree_from_the_repository_root(
     tmp_path: Path, installed_harness: Any
 ) -> None:
@@ -472,3 +489,37 @@ def test_published_release_against_the_working_tree_from_the_repository_root(
     assert not Path(old_from).is_relative_to(repo) and old_from.endswith("sample_evolving")
     assert record["to"]["imported_from"] == [str(repo / "sample_evolving")]
     assert (record["from"]["label"], record["to"]["label"]) == ("1.0", "1.1 (.)")
+
+
+HOOK = """
+import importlib.util, sys
+
+class _Elsewhere:
+    # What an editable install's finder does: answer for the package before the path.
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "sample_evolving":
+            return None
+        init = {init!r}
+        return importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[init.rsplit("/", 1)[0]]
+        )
+
+sys.meta_path.insert(0, _Elsewhere)
+"""
+
+
+@pytest.mark.docker
+def test_a_copy_supplied_by_an_import_hook_is_refused(tmp_path: Path) -> None:
+    """An environment that would hand either side the 1.1 tree: refused, never compared."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        HOOK.format(init=str(NEW / "sample_evolving" / "__init__.py"))
+    )
+    env = {**os.environ, "PYTHONPATH": str(hooks)}
+    done = release_check("--from", str(OLD), "--to", str(NEWEST), env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "## Schema changes" not in done.stdout
+    assert f"would be imported from {NEW / 'sample_evolving'}" in done.stderr
+    assert "refusing to check another copy" in done.stderr

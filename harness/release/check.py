@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,22 @@ from harness.release.sides import ElementRef, Side
 #: Seconds for one side's check (installing is done before, by :mod:`harness.release.sides`).
 CHECK_TIMEOUT = 900.0
 _TERMINATE_GRACE = 10.0
+#: Children still running, so an interrupted release check can end them (see :func:`stop_all`).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Terminate every side's child still running (Ctrl-C or SIGTERM in the parent).
+
+    The children run in worker threads, which an interrupt does not reach; without
+    this the parent would wait for them before removing the server.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        if process.poll() is None:
+            process.terminate()
 
 
 @dataclass
@@ -145,6 +162,8 @@ def check_side(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         output, _ = process.communicate(timeout=CHECK_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -156,6 +175,8 @@ def check_side(
             process.communicate()
         raise HarnessError(f"checking {side.label} took more than {CHECK_TIMEOUT:g} s") from None
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
         request_path.unlink(missing_ok=True)
     if process.returncode != 0 or not answer_path.is_file():
         tail = "\n".join(output.strip().splitlines()[-8:])

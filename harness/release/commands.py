@@ -90,7 +90,7 @@ def run_release(args: argparse.Namespace) -> int:
     from harness.cli import settings_from_args
     from harness.db.provider import provide_server
     from harness.manifest import diff_manifests
-    from harness.release.check import check_side, describe_failure
+    from harness.release.check import check_side, describe_failure, stop_all
     from harness.release.classify import BREAKING, classify
     from harness.release.render import markdown, record, title, write, write_json
     from harness.release.sides import PipOptions, prepare_side, resolve_element
@@ -128,7 +128,11 @@ def run_release(args: argparse.Namespace) -> int:
                 )
                 for side in sides
             ]
-            results = [future.result() for future in futures]
+            try:
+                results = [future.result() for future in futures]
+            except BaseException:  # Ctrl-C, SIGTERM, or the other side's error
+                stop_all()
+                raise
     environment = {
         "python": platform.python_version(),
         "datajoint": compat.version(),
