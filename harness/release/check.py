@@ -109,7 +109,8 @@ def child_environment(side: Side) -> dict[str, str]:
 
     env = without_server_choice()
     inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
-    env["PYTHONPATH"] = os.pathsep.join([str(side.root), *inherited, _harness_root()])
+    deps = [str(side.deps)] if side.deps else []
+    env["PYTHONPATH"] = os.pathsep.join([str(side.root), *deps, *inherited, _harness_root()])
     env["PYTHONSAFEPATH"] = "1"  # Python >= 3.11: no script or cwd entry on sys.path
     return env
 
@@ -189,7 +190,8 @@ def check_side(
         side=side,
         manifest=answer["manifest"],
         failure=result.get("failure"),
-        notes=[*answer["notes"], *_describe_checks(result)],
+        # A failed side's failed check is its failure, said once; a passed side's are notes.
+        notes=[*answer["notes"], *([] if result.get("failure") else _describe_checks(result))],
         imported_from=answer["imported_from"],
         modules=answer["modules"],
         tables=len(result.get("tables", [])),

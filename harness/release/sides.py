@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import dataclasses
 import io
 import re
 import subprocess
@@ -66,6 +67,8 @@ class Side:
     root: Path
     version: str | None
     commit: str | None = None
+    #: The spec's light dependencies (``with``) installed for a tree, after ``root`` on the path.
+    deps: Path | None = None
 
     @property
     def label(self) -> str:
@@ -86,6 +89,7 @@ class Side:
             "version": self.version,
             "commit": self.commit,
             "root": str(self.root),
+            "deps": str(self.deps) if self.deps else None,
         }
 
 
@@ -214,6 +218,27 @@ def package_root(directory: Path, package: str) -> Path:
 # ------------------------------------------------------------------ the three forms
 
 
+def _pip_target(where: Path, requirements: list[str], no_deps: bool, pip: PipOptions) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--target", str(where), *(["--no-deps"] if no_deps else []), *pip.arguments()]
+    _run([*command, *requirements], PIP_TIMEOUT, f"pip install {' '.join(requirements)}")
+
+
+def _light_dependencies(side: Side, element: ElementRef, scratch: Path, pip: PipOptions) -> Side:
+    """A tree gets the spec's ``with`` packages a version would get, when they are missing."""
+    from harness.install import missing_parts
+
+    spec = element.spec
+    if spec is None or spec.install is None:
+        return side
+    missing = [req for req in missing_parts(spec) if req in spec.install.with_]
+    if not missing:
+        return side
+    where = scratch / f"deps-{side.role}"
+    _pip_target(where, missing, spec.install.no_deps, pip)
+    return dataclasses.replace(side, deps=where)
+
+
 def _from_directory(role: str, text: str, directory: Path, package: str) -> Side:
     directory = directory.resolve()
     root = package_root(directory, package)
@@ -247,10 +272,8 @@ def _from_version(
     extras = list(spec.install.with_) if spec is not None and spec.install is not None else []
     no_deps = spec.install.no_deps if spec is not None and spec.install is not None else True
     where = scratch / f"pip-{role}-{text}"
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    command += ["--target", str(where), *(["--no-deps"] if no_deps else []), *pip.arguments()]
     requirement = f"{element.distribution}=={text}"
-    _run([*command, requirement, *extras], PIP_TIMEOUT, f"pip install {requirement}")
+    _pip_target(where, [requirement, *extras], no_deps, pip)
     if not (where / element.package / "__init__.py").is_file():
         raise ConfigurationError(
             f"pip installed {requirement}, but it holds no package {element.package}",
@@ -270,9 +293,11 @@ def prepare_side(
 ) -> Side:
     """Decide what ``text`` is (git ref, directory or version) and make it importable."""
     if repo is not None:
-        return _from_git(role, text, repo, scratch, element.package)
+        side = _from_git(role, text, repo, scratch, element.package)
+        return _light_dependencies(side, element, scratch, pip)
     if Path(text).is_dir():
-        return _from_directory(role, text, Path(text), element.package)
+        side = _from_directory(role, text, Path(text), element.package)
+        return _light_dependencies(side, element, scratch, pip)
     if not _VERSION_TEXT.match(text):
         raise ConfigurationError(
             f"{text!r} is neither a directory nor a version",
