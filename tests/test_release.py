@@ -523,3 +523,28 @@ def test_a_copy_supplied_by_an_import_hook_is_refused(tmp_path: Path) -> None:
     assert "## Schema changes" not in done.stdout
     assert f"would be imported from {NEW / 'sample_evolving'}" in done.stderr
     assert "refusing to check another copy" in done.stderr
+
+
+@pytest.mark.docker
+def test_two_releases_published_on_the_package_index(tmp_path: Path) -> None:
+    """element-event 0.2.0 and 0.2.3, installed from the index each into its own directory."""
+    done = release_check(
+        "--from",
+        "0.2.0",
+        "--to",
+        "0.2.3",
+        "--json",
+        str(tmp_path / "r.json"),
+        element="element-event",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "## Schema changes: element-event 0.2.0 → 0.2.3\n" in done.stdout
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["status"] == "compatible"
+    sides = record["from"], record["to"]
+    assert [side["status"] for side in sides] == ["passed", "passed"]
+    assert sides[0]["tables"] == sides[1]["tables"] > 0
+    for side in sides:
+        (location,) = side["imported_from"]
+        assert Path(location) == Path(side["root"]) / "element_event"

@@ -119,7 +119,7 @@ def resolve_element(name: str) -> ElementRef:
     return ElementRef(name=spec.name, package=spec.package, distribution=distribution, spec=spec)
 
 
-def _run(command: Sequence[str], timeout: float, what: str) -> bytes:
+def _run(command: Sequence[str], timeout: float, what: str, hint: str | None = None) -> bytes:
     try:
         done = subprocess.run(list(command), capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -128,7 +128,7 @@ def _run(command: Sequence[str], timeout: float, what: str) -> bytes:
         raise ConfigurationError(f"{what}: {command[0]} is not installed") from None
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-6:]
-        raise ConfigurationError(f"{what} failed:\n" + "\n".join(tail))
+        raise ConfigurationError(f"{what} failed:\n" + "\n".join(tail), hint=hint)
     return done.stdout
 
 
@@ -221,7 +221,13 @@ def package_root(directory: Path, package: str) -> Path:
 def _pip_target(where: Path, requirements: list[str], no_deps: bool, pip: PipOptions) -> None:
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     command += ["--target", str(where), *(["--no-deps"] if no_deps else []), *pip.arguments()]
-    _run([*command, *requirements], PIP_TIMEOUT, f"pip install {' '.join(requirements)}")
+    _run(
+        [*command, *requirements],
+        PIP_TIMEOUT,
+        f"pip install {' '.join(requirements)}",
+        hint="check that the version is published (`pip index versions NAME`), or say where "
+        "it is with --index-url / --find-links",
+    )
 
 
 def _light_dependencies(side: Side, element: ElementRef, scratch: Path, pip: PipOptions) -> Side:
@@ -251,6 +257,7 @@ def _from_git(role: str, text: str, repo: Path, scratch: Path, package: str) -> 
         ["git", "-C", str(repo), "rev-parse", "--verify", f"{text}^{{commit}}"],
         GIT_TIMEOUT,
         f"resolving {text} in {repo}",
+        hint="give a branch, tag or commit of --repo (`git -C REPO tag` lists the tags)",
     )
     commit = resolved.decode().strip()
     archive = _run(["git", "-C", str(repo), "archive", commit], GIT_TIMEOUT, f"git archive {text}")
