@@ -152,6 +152,16 @@ def _definition_line_for(table_class: Any, message: str) -> tuple[str | None, in
             for offset, source_line in enumerate(lines):
                 if candidate in source_line:
                     return file, start + offset
+    # "Unsupported attribute type no_such_type" quotes the type, not the line.
+    for candidate in candidates:
+        declared = candidate.split("#")[0]
+        if declared.startswith("->") or ":" not in declared:
+            continue
+        type_text = declared.split(":", 1)[1].strip()
+        if len(type_text) > 2 and re.search(rf"(?<![\w(]){re.escape(type_text)}(?![\w(])", message):
+            for offset, source_line in enumerate(lines):
+                if candidate in source_line:
+                    return file, start + offset
     return file, start
 
 
