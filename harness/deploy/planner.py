@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import resources
 from harness.db.backends.base import Backend
 from harness.db.catalog import Table
 from harness.deploy import ddl
@@ -245,7 +246,7 @@ class Planner:
         manifest = element.manifest_file
         return ElementPlan(
             label=element.label,
-            manifest=str(manifest.relative_to(manifest.parents[2])),
+            manifest=resources.shown_path(manifest),
             schemas_to_create=sorted(set(element.schemas.values()) - present),
             tables=tables,
             extra=sorted(extra, key=lambda t: t.name),
