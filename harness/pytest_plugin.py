@@ -4,29 +4,97 @@ Thin over plain classes (:class:`harness.shared_server.SharedServer`,
 :mod:`harness.settings`), in the manner of pytest's own plugins: options in one
 ``harness`` group, values also read from ``[tool.harness]`` and ``HARNESS_*``,
 and session-scoped state kept in ``config.stash``.
+
+Installing the harness loads this plugin into *every* pytest run of the
+environment, most of which never use it. So loading it imports only the
+settings table and the standard library: the server machinery (testcontainers,
+docker, the database drivers, DataJoint, rich, ``harness.db``) is imported when
+a harness fixture, an Element item or the report option is actually used
+(``tests/test_wheel.py`` checks this; ``bench/plugin_overhead.py`` measures it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.db.server import ServerInfo
 from harness.errors import HarnessError
 from harness.interrupts import sigterm_as_interrupt
-from harness.redact import redact_text
 from harness.runinfo import RunIdentity
 from harness.settings import OPTIONS, Settings, load_pyproject_table, resolve_settings
-from harness.shared_server import SharedServer
+
+if TYPE_CHECKING:
+    from harness.db.server import ServerInfo
+    from harness.shared_server import SharedServer
+
+#: Warnings of the dependencies DataJoint 0.14 imports, added to every run's filters: a
+#: user's test that activates an Element should not print thousands of lines that are not
+#: theirs (DataJoint 0.14 calls pyparsing's old camelCase API at import).
+WARNING_FILTERS = (
+    "ignore::DeprecationWarning:datajoint",
+    "ignore::DeprecationWarning:pyparsing",
+)
+
+
+class LazySharedServer:
+    """The run's :class:`~harness.shared_server.SharedServer`, made on first use.
+
+    Holds what every process of the run must agree on (the run identity and the
+    shared directory) without importing the server machinery; ``get()`` imports
+    it and starts or joins the server.
+    """
+
+    def __init__(
+        self, settings: Settings, run: RunIdentity, share_dir: Path | None, *, owner: bool
+    ) -> None:
+        self.settings = settings
+        self.run = run
+        self.owner = owner
+        self._share_dir = share_dir
+        self._shared: SharedServer | None = None
+
+    @property
+    def share_dir(self) -> Path:
+        """The run-wide directory (made by the owner the first time anyone needs it)."""
+        if self._share_dir is None:
+            self._share_dir = Path(tempfile.mkdtemp(prefix=f"element-harness-{self.run.run_id}-"))
+        return self._share_dir
+
+    def _server(self) -> SharedServer:
+        if self._shared is None:
+            from harness.shared_server import SharedServer
+
+            self._shared = SharedServer(self.settings, self.run, self.share_dir, owner=self.owner)
+        return self._shared
+
+    def get(self) -> ServerInfo:
+        """The run's server, started on first use by whichever process asks first."""
+        return self._server().get()
+
+    def close(self) -> None:
+        """Owner: remove what the run made, if it made anything. Others: nothing."""
+        if not self.owner:
+            return
+        if self._shared is None:
+            if self._share_dir is None:
+                return  # the harness was not used: nothing imported, nothing to remove
+            if not any(self._share_dir.iterdir()):
+                # Handed to xdist workers, none of which used it.
+                shutil.rmtree(self._share_dir, ignore_errors=True)
+                return
+        # A worker may have started the server without this process asking for it.
+        self._server().close()
+
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
-SERVER_KEY = pytest.StashKey[SharedServer]()
+SERVER_KEY = pytest.StashKey[LazySharedServer]()
 _RESTORE_SIGTERM = pytest.StashKey[Callable[[], None]]()
 
 
@@ -82,17 +150,20 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
+    for line in WARNING_FILTERS:
+        config.addinivalue_line("filterwarnings", line)
     workerinput = getattr(config, "workerinput", None)
+    share_dir: Path | None
     if workerinput is not None and "harness_run" in workerinput:
         run = RunIdentity.from_json(workerinput["harness_run"])
         share_dir = Path(workerinput["harness_share_dir"])
         owner = False
     else:
         run = RunIdentity.new()
-        share_dir = Path(tempfile.mkdtemp(prefix=f"element-harness-{run.run_id}-"))
+        share_dir = None  # made on first use: a run that never uses the harness makes nothing
         owner = True
         config.stash[_RESTORE_SIGTERM] = sigterm_as_interrupt()
-    config.stash[SERVER_KEY] = SharedServer(settings, run, share_dir, owner=owner)
+    config.stash[SERVER_KEY] = LazySharedServer(settings, run, share_dir, owner=owner)
     config.addinivalue_line(
         "markers",
         "harness_element(*targets): run the test once per Element target; the test gets "
@@ -173,6 +244,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:
         return None
+    from harness.redact import redact_text
+
     where = redact_text(settings.external) if settings.external else settings.db
     return f"element-harness: server {where}" + (" (reuse)" if settings.reuse else "")
 

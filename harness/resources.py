@@ -17,16 +17,20 @@ from pathlib import Path
 SHIPPED = ("elements", "compose/images")
 
 
-def _packaged(relative: str) -> Path | None:
-    candidate = importlib.resources.files("harness") / "_data" / relative
+def package_dir() -> Path:
+    """The directory of the ``harness`` package itself (its code, and ``_data`` in a wheel)."""
     # A wheel installs into a plain directory, so the traversable is a real path.
-    path = Path(str(candidate))
+    return Path(str(importlib.resources.files("harness"))).resolve()
+
+
+def _packaged(relative: str) -> Path | None:
+    path = package_dir() / "_data" / relative
     return path if path.is_dir() else None
 
 
 def source_root() -> Path | None:
     """The source tree the harness runs from (a checkout or an editable install), if any."""
-    root = Path(__file__).resolve().parent.parent
+    root = package_dir().parent
     is_tree = (root / "pyproject.toml").is_file() and (root / "elements").is_dir()
     return root if is_tree else None
 
@@ -40,7 +44,23 @@ def shipped_dir(relative: str) -> Path:
     if root is not None:
         return root / relative
     # Neither layout: name the packaged location, so errors point where files belong.
-    return Path(str(importlib.resources.files("harness") / "_data" / relative))
+    return package_dir() / "_data" / relative
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as reports show it: relative to the shipped tree (``elements/manifests/x.json``)
+    when it is a shipped file, in either layout; otherwise relative to the working directory
+    when below it, else as given."""
+    resolved = path.resolve()
+    for root in (package_dir() / "_data", source_root()):
+        if root is not None and resolved.is_relative_to(root):
+            relative = resolved.relative_to(root)
+            if relative.parts and relative.parts[0] in {s.split("/")[0] for s in SHIPPED}:
+                return relative.as_posix()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def elements_dir() -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import resources
 from harness.db.backends.base import Backend
 from harness.db.catalog import Table
 from harness.deploy import ddl
@@ -246,7 +247,7 @@ class Planner:
         manifest = element.manifest_file
         return ElementPlan(
             label=element.label,
-            manifest=_shown(manifest),
+            manifest=resources.shown_path(manifest),
             schemas_to_create=sorted(set(element.schemas.values()) - present),
             tables=tables,
             extra=sorted(extra, key=lambda t: t.name),
@@ -254,16 +255,6 @@ class Planner:
 
     def plan(self) -> DeployPlan:
         return DeployPlan([self.plan_element(element) for element in self.elements])
-
-
-def _shown(manifest: Path) -> str:
-    """``elements/manifests/x.json`` for a bundled manifest, else the path from cwd."""
-    if manifest.parent.name == "manifests" and manifest.parent.parent.name == "elements":
-        return str(manifest.relative_to(manifest.parents[2]))
-    try:
-        return str(manifest.relative_to(Path.cwd()))
-    except ValueError:
-        return str(manifest)
 
 
 def compute_plan(backend: Backend, connection: Any, elements: list[LoadedElement]) -> DeployPlan:

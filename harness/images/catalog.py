@@ -19,9 +19,8 @@ from harness import resources
 
 Backend = Literal["mysql", "mariadb", "postgresql"]
 
-#: Where the recipe directories live.  The default is the source checkout; an
-#: installed (non-editable) package has no ``compose/`` beside it, hence the
-#: override.
+#: Where the recipe directories live: ``HARNESS_IMAGES_DIR`` (a user's own recipes, or
+#: edited copies), else the recipes shipped with the harness (see :mod:`harness.resources`).
 IMAGES_DIR = Path(os.environ.get("HARNESS_IMAGES_DIR") or resources.image_recipes_dir())
 
 #: Rootfs paths (relative, globs allowed) removed before ``docker import`` in

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
+from harness import __version__, resources
 
 #: Statuses worth remembering: they are properties of the inputs, not of the moment.
 CACHEABLE = frozenset({"passed", "failed"})
@@ -25,7 +25,7 @@ CACHEABLE = frozenset({"passed", "failed"})
 
 def harness_digest() -> str:
     """The harness version plus a digest of its sources: an edit invalidates results."""
-    package = Path(__file__).resolve().parents[1]
+    package = resources.package_dir()
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
