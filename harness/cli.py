@@ -30,6 +30,8 @@ from harness.settings import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: 128 + SIGPIPE, what a shell reports for a tool whose reader went away.
+EXIT_BROKEN_PIPE = 141
 
 
 class _UsageParser(argparse.ArgumentParser):
@@ -406,8 +408,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted; containers of this run were removed", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output left (`harness check --list | head`). Like a Unix tool
+        # ended by SIGPIPE: no traceback, and never a success status for a cut-off run.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     finally:
         restore_sigterm()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises nothing more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -634,3 +634,22 @@ def test_unwritable_report_path_is_explained(mariadb_server: ServerInfo, tmp_pat
 def test_at_least_25_bad_inputs_are_covered() -> None:
     # + PostgreSQL under 0.14, drifted manifest, wrong password, unwritable report path
     assert len(OFFLINE_CASES) + len(ELEMENT_CASES) + 4 >= 25
+
+
+def test_closed_output_pipe_ends_quietly_and_never_with_success() -> None:
+    """`harness check --list | head`: no traceback, and the status of a cut-off tool."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        done = subprocess.run(
+            harness_command("check", "--list"),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr
