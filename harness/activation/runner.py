@@ -66,6 +66,8 @@ from harness.manifest import (
 )
 from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
+from harness.roundtrip.check import round_trip
+from harness.roundtrip.stores import store_names, temporary_stores
 
 MOCK_STEM = "mock"
 log = logging.getLogger("harness.check")
@@ -83,6 +85,10 @@ class CheckOptions:
     manifest_dir: Path | None = None
     #: Activate a second time in fresh modules and require an identical catalog.
     reactivate: bool = True
+    #: Run the data round-trip check after verification (``--no-data`` turns it off).
+    data: bool = True
+    #: Seed of the synthesized rows; None: derived from the Element's name and version.
+    data_seed: int | None = None
 
 
 def check_options(settings: Any) -> CheckOptions:
@@ -91,6 +97,8 @@ def check_options(settings: Any) -> CheckOptions:
         timeout=settings.timeout,
         stub_missing=settings.stub_missing,
         update_manifests=settings.update_manifests,
+        data=settings.data,
+        data_seed=settings.data_seed,
     )
 
 
@@ -984,6 +992,7 @@ class ElementCheck:
                 self.namespace.password,
                 self.backend.name,
             ),
+            contextlib.ExitStack() as stack,
         ):
             with fresh_scope(self._packages(), **scope_options) as finder:
                 discovered = self._discover()
@@ -991,6 +1000,8 @@ class ElementCheck:
             if discovered is None:
                 return
             sources, chosen, covers = discovered
+            texts = (source.path.read_text(encoding="utf-8") for source in sources.values())
+            stack.enter_context(temporary_stores(store_names(texts), Path(data_root)))
             for group in activation_groups(chosen, covers):
                 self.loaded = {}
                 with fresh_scope(self._packages(), **scope_options) as finder:
@@ -1025,6 +1036,9 @@ class ElementCheck:
                 yield Activation(
                     self.result, modules, self.mock.module if self.mock else None, self.namespace
                 )
-        if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
-            return
-        self._verify(admin, before)
+            if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
+                return
+            self._verify(admin, before)
+            if ok:
+                with self.timer("roundtrip_s"):
+                    round_trip(self.result, self.prefix, Path(data_root), self.options)
