@@ -59,8 +59,8 @@ class _Table:
     before: int = 0
     existing: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    #: Whether any inserted row references a row this check inserted (not a root then).
-    refers_to_inserted: bool = False
+    #: Inserted rows that reference no row this check inserted: where deletes start.
+    root_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -256,7 +256,7 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
         return
     taken = {_key_of(table, row) for row in table.existing}
     for row_no in range(ROWS_PER_TABLE):
-        row = _unique_row(run, table, row_no, taken, data_root)
+        row, is_root = _unique_row(run, table, row_no, taken, data_root)
         if row is None:
             if not table.rows:
                 run.notes.append(
@@ -270,6 +270,8 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
             return
         taken.add(_key_of(table, row))
         table.rows.append(row)
+        if is_root:
+            table.root_rows.append(row)
 
 
 def _candidates(run: _Run, parent: str) -> list[dict[str, Any]]:
@@ -284,21 +286,21 @@ def _key_of(table: _Table, row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _unique_row(
     run: _Run, table: _Table, row_no: int, taken: set[tuple[Any, ...]], data_root: Path
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, bool]:
+    """A row whose primary key is free, and whether it is a root row (None: none found)."""
     for attempt in range(_ATTEMPTS):
-        row = _row(
-            run, table, row_no if attempt == 0 else ROWS_PER_TABLE + attempt, row_no, attempt
-        )
+        value_no = row_no if attempt == 0 else ROWS_PER_TABLE + attempt
+        row, uses_inserted = _row(run, table, value_no, row_no, attempt)
         if row is None:
-            return None
+            return None, False
         if _key_of(table, row) not in taken:
-            return row
-    return None
+            return row, not uses_inserted
+    return None, False
 
 
 def _row(
     run: _Run, table: _Table, value_no: int, row_no: int, attempt: int
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, bool]:
     row: dict[str, Any] = {}
     uses_inserted = False
     for parent, attr_map in table.references:
@@ -314,7 +316,7 @@ def _row(
             if all(row.get(child, candidate[p]) == candidate[p] for child, p in attr_map.items())
         ]
         if not candidates:
-            return None
+            return None, False
         own = run.tables[parent].rows
         chosen = candidates[(row_no + attempt) % len(candidates)]
         uses_inserted |= any(chosen is inserted for inserted in own)
@@ -326,8 +328,7 @@ def _row(
         if described.nullable and row_no % 2 == 1:
             continue
         row[name] = synthesize(described, run.rng, value_no, _files_for(run, described))
-    table.refers_to_inserted |= uses_inserted
-    return row
+    return row, uses_inserted
 
 
 def _files_for(run: _Run, described: Column) -> Path:
@@ -404,9 +405,8 @@ def _compare(run: _Run, table: _Table) -> None:
 
 def _delete(run: _Run) -> None:
     """Delete from the roots with DataJoint's cascade; every table must be as it was."""
-    roots = [table for table in run.tables.values() if table.rows and not table.refers_to_inserted]
-    for root in roots:
-        keys = [{name: row[name] for name in root.key} for row in root.rows]
+    for root in [table for table in run.tables.values() if table.root_rows]:
+        keys = [{name: row[name] for name in root.key} for row in root.root_rows]
         try:
             _cascade_delete(root.table & keys)
         except Exception as exc:

@@ -131,7 +131,9 @@ def _classify_sql(text: str, base: Column) -> None:
         base.params["length"] = _TEXT_TYPES[bare]
     elif bare.startswith("enum"):
         base.kind = "enum"
-        base.params["values"] = re.findall(r"'((?:[^']|'')*)'", bare)
+        # Values from the declaration as spelt, not lower-cased.
+        spelt = base.declared if base.declared.lower().startswith("enum") else text
+        base.params["values"] = re.findall(r"'((?:[^']|'')*)'", spelt)
         if not base.params["values"]:
             raise UnknownType(base.declared)
     elif bare == "date":
