@@ -71,6 +71,8 @@ class _Run:
     rng: random.Random
     problems: list[tuple[str, str | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The table being worked on, for an error that stops the round trip.
+    current: str | None = None
     tables: dict[str, _Table] = field(default_factory=dict)
 
 
@@ -103,7 +105,8 @@ def round_trip(result: ElementResult, prefix: str, data_root: Path, options: Any
             warnings.simplefilter("ignore", ResourceWarning)
             _fill_compare_delete(run, data_root)
     except Exception as exc:  # the server or DataJoint failed outside one table's rows
-        run.problems.append((f"the round trip stopped: {_error(exc)}", None))
+        where = f"{run.current}: " if run.current else ""
+        run.problems.append((f"{where}the round trip stopped: {_error(exc)}", run.current))
     tables = [table for table in run.tables.values() if table.rows]
     rows = sum(len(table.rows) for table in tables)
     result.data_roundtrip.update(
@@ -157,9 +160,12 @@ def _fill_compare_delete(run: _Run, data_root: Path) -> None:
         table.existing = _keys(table.table)
     with _download_path(run.fetched):
         for table in run.tables.values():
+            run.current = table.shown
             _fill(run, table, data_root)
         for table in run.tables.values():
+            run.current = table.shown
             _compare(run, table)
+    run.current = None
     _delete(run)
 
 
@@ -313,7 +319,8 @@ def _row(
         candidates = [
             candidate
             for candidate in _candidates(run, parent)
-            if all(row.get(child, candidate[p]) == candidate[p] for child, p in attr_map.items())
+            if all(p in candidate for p in attr_map.values())
+            and all(row.get(child, candidate[p]) == candidate[p] for child, p in attr_map.items())
         ]
         if not candidates:
             return None, False

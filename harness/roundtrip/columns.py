@@ -68,7 +68,10 @@ def column(attribute: Any) -> Column:
         kind="",
         in_key=bool(attribute.in_key),
         nullable=bool(attribute.nullable),
-        has_default=attribute.default is not None and not attribute.nullable,
+        # A primary-key attribute with a default still needs a value of its own.
+        has_default=attribute.default is not None
+        and not attribute.nullable
+        and not attribute.in_key,
     )
     codec = getattr(attribute, "codec", None)
     if codec is not None:
