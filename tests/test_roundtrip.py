@@ -14,8 +14,10 @@ comparison on their own.
 from __future__ import annotations
 
 import decimal
+import json
 import random
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,6 +39,7 @@ from harness.roundtrip.compare import describe, same_value
 from harness.runinfo import RunIdentity
 
 RUN = RunIdentity.new()
+SAMPLES = Path(__file__).resolve().parents[1] / "elements" / "samples"
 DJ2 = compat.major_version() >= 2
 IMAGES = {"mysql": MYSQL, "mariadb": MARIADB, "postgresql": POSTGRES}
 #: PostgreSQL needs DataJoint 2 (the refusal under 0.14 is tested in test_activation.py).
@@ -142,7 +145,10 @@ def test_bare_longblob_loses_arrays_under_datajoint_2(server: ServerInfo) -> Non
     assert result.failure.hint is not None and "--data-seed" in result.failure.hint
     outcome = result.check("data_roundtrip")
     assert outcome is not None and outcome.status == "failed"
-    assert outcome.detail.endswith(f"seed {result.data_roundtrip['seed']}")
+    assert outcome.detail == result.failure.render()
+    assert f"hint: replay with --data-seed {result.data_roundtrip['seed']}; declare <blob>" in (
+        outcome.detail
+    )
 
 
 @pytest.mark.docker
@@ -172,6 +178,55 @@ def test_rows_a_test_inserted_are_kept_and_lookup_contents_survive(server: Serve
     result = activation.result
     assert contents == 2
     assert result.check("data_roundtrip").status == "passed"  # type: ignore[union-attr]
+
+
+@pytest.mark.docker
+def test_users_turn_the_round_trip_off_or_replay_its_seed(
+    installed_harness: Any, tmp_path: Path
+) -> None:
+    """From an Element's own repository, with the installed wheel: the four spellings work."""
+    repository = tmp_path / "repository"
+    shutil.copytree(SAMPLES / "broken_roundtrip", repository / "broken_roundtrip")
+    pyproject = repository / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "broken-roundtrip"\nversion = "0.1.0"\n')
+
+    def harness_check(
+        *args: str, env: dict[str, str] | None = None, exit_code: int = 0
+    ) -> dict[str, Any]:
+        done = installed_harness.run(
+            "harness",
+            "check",
+            "./broken_roundtrip",
+            "--db",
+            "mariadb",
+            "--image",
+            MARIADB,
+            "--json",
+            "report.json",
+            *args,
+            cwd=repository,
+            env=env,
+        )
+        assert done.returncode == exit_code, done.stdout + done.stderr
+        (element,) = json.loads((repository / "report.json").read_text())["elements"]
+        return element
+
+    def roundtrip(element: dict[str, Any]) -> dict[str, Any]:
+        return next(c for c in element["checks"] if c["name"] == "data_roundtrip")
+
+    replayed = harness_check("--data-seed", "41", exit_code=1 if DJ2 else 0)
+    assert replayed["data_roundtrip"]["seed"] == 41
+    assert replayed["status"] == ("failed" if DJ2 else "passed")
+    assert roundtrip(replayed)["status"] == ("failed" if DJ2 else "passed")
+    off = "not run: turned off (--no-data, HARNESS_NO_DATA, data = false)"
+    for element in (
+        harness_check("--no-data"),
+        harness_check(env={"HARNESS_NO_DATA": "1"}),
+    ):
+        assert roundtrip(element) == {"name": "data_roundtrip", "status": "skipped", "detail": off}
+        assert element["status"] == "passed" and element["data_roundtrip"] is None
+    pyproject.write_text(pyproject.read_text() + "\n[tool.harness]\ndata = false\n")
+    assert roundtrip(harness_check())["status"] == "skipped"
 
 
 # -- without a server -------------------------------------------------------------------------

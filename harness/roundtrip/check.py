@@ -73,6 +73,8 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     #: The table being worked on, for an error that stops the round trip.
     current: str | None = None
+    #: Tables that refused a synthesized row (a failure): their children are not tried.
+    refused: set[str] = field(default_factory=set)
     tables: dict[str, _Table] = field(default_factory=dict)
 
 
@@ -118,19 +120,21 @@ def round_trip(result: ElementResult, prefix: str, data_root: Path, options: Any
     result.warnings.extend(f"data_roundtrip: {note}" for note in run.notes)
     if run.problems:
         text, table = run.problems[0]
-        if result.failure is None:
-            result.fail(
-                Failure(
-                    DATA_ROUNDTRIP,
-                    text,
-                    table=table,
-                    hint=f"replay with --data-seed {seed}; a type that cannot hold what it "
-                    "declares loses data (under DataJoint 2.x declare <blob>, not longblob)",
-                )
-            )
-        result.add_check(
-            CHECK, False, "\n".join(text for text, _ in run.problems) + f"\nseed {seed}"
+        advice = (
+            "declare <blob> (a bare longblob holds raw bytes under DataJoint 2.x)"
+            if "longblob" in text
+            else "declare a type that holds such values on this DataJoint and server"
         )
+        failure = Failure(
+            DATA_ROUNDTRIP,
+            text,
+            table=table,
+            hint=f"replay with --data-seed {seed}; {advice}",
+        )
+        if result.failure is None:
+            result.fail(failure)
+        others = [other for other, _ in run.problems[1:]]
+        result.add_check(CHECK, False, "\n".join([failure.render(), *others]))
         return
     unfilled = f"; not filled: {len(run.notes)} table(s), see warnings" if run.notes else ""
     result.add_check(
@@ -258,6 +262,9 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
     ]
     if parents_missing:
         missing = _shown(run.prefix, parents_missing[0])
+        if any(parent in run.refused for parent in parents_missing):
+            run.refused.add(table.full_name)  # a consequence of that failure, not a warning
+            return
         run.notes.append(f"cannot fill {table.shown}: its parent {missing} has no row to reference")
         return
     taken = {_key_of(table, row) for row in table.existing}
@@ -273,6 +280,7 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
             table.table.insert1(_to_insert(table, row, data_root), allow_direct_insert=True)
         except Exception as exc:
             run.problems.append((_insert_failure(table, row, exc), table.shown))
+            run.refused.add(table.full_name)
             return
         taken.add(_key_of(table, row))
         table.rows.append(row)
