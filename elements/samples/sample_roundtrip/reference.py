@@ -54,7 +54,6 @@ class Specimen(dj.Manual):
     born: date
     seen: datetime
     touched: timestamp
-    notes: json
     image: {BLOB}
     remark=null: varchar(80)
     weight=null: {DOUBLE}
