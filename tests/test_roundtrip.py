@@ -75,8 +75,13 @@ def roundtrip_failures(result: ElementResult) -> list[str]:
 
 
 @pytest.mark.docker
-def test_every_attribute_type_and_reference_round_trips(server: ServerInfo) -> None:
-    result = check("sample-roundtrip", server)
+def test_every_attribute_type_and_reference_round_trips(server: ServerInfo, tmp_path: Path) -> None:
+    options: dict[str, Any] = {}
+    if DJ2 and server.backend == "mariadb":
+        # 2.x keeps codec metadata in json columns, which MariaDB reports as longtext: the
+        # manifest MySQL and MariaDB share cannot match; this test is about the data.
+        options = {"update_manifests": True, "manifest_dir": tmp_path}
+    result = check("sample-roundtrip", server, **options)
     outcome = result.check("data_roundtrip")
     assert outcome is not None
     seed = default_seed("sample-roundtrip", result.version)
