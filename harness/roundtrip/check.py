@@ -161,7 +161,7 @@ def _fill_compare_delete(run: _Run, data_root: Path) -> None:
             run.tables[name] = described
     for table in run.tables.values():
         table.before = len(table.table)
-        table.existing = _keys(table.table)
+        table.existing = _keys(table.table) if table.before else []
     with _download_path(run.fetched):
         for table in run.tables.values():
             run.current = table.shown
