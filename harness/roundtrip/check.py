@@ -269,7 +269,7 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
         return
     taken = {_key_of(table, row) for row in table.existing}
     for row_no in range(ROWS_PER_TABLE):
-        row, is_root = _unique_row(run, table, row_no, taken, data_root)
+        row, is_root = _unique_row(run, table, row_no, taken)
         if row is None:
             if not table.rows:
                 run.notes.append(
@@ -299,7 +299,7 @@ def _key_of(table: _Table, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _unique_row(
-    run: _Run, table: _Table, row_no: int, taken: set[tuple[Any, ...]], data_root: Path
+    run: _Run, table: _Table, row_no: int, taken: set[tuple[Any, ...]]
 ) -> tuple[dict[str, Any] | None, bool]:
     """A row whose primary key is free, and whether it is a root row (None: none found)."""
     for attempt in range(_ATTEMPTS):
