@@ -45,6 +45,8 @@ class ElementResult:
     checks: list[CheckOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: The data round-trip's seed and counts (None: it did not run).
+    data_roundtrip: dict[str, Any] | None = None
 
     def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
         """Record a check; a check already recorded as failed keeps its failure."""
@@ -82,4 +84,5 @@ class ElementResult:
             "checks": [check.to_dict() for check in self.checks],
             "warnings": self.warnings,
             "timings": {key: round(value, 4) for key, value in self.timings.items()},
+            "data_roundtrip": self.data_roundtrip,
         }

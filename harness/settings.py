@@ -57,6 +57,13 @@ def _parse_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
 def _parse_positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -75,7 +82,7 @@ class Option:
     help: str
     default: Any
     parse: Callable[[str], Any] = str
-    kind: str = "str"  # "str", "bool", "float", "list": how flags and TOML values are read
+    kind: str = "str"  # "str", "bool", "float", "int", "list": how flags and TOML values are read
     metavar: str | None = None
     #: Which commands take it: "server" (every command that starts a server), "check"
     #: (commands that check Elements), "pytest" (only the pytest plugin).
@@ -87,18 +94,25 @@ class Option:
     #: wherever pytest or the CLI is started), one on the command line or in the
     #: environment from the current directory.
     path: bool = False
+    #: A boolean that is on by default and turned off by its flag: ``--no-data``,
+    #: ``HARNESS_NO_DATA=1``, but ``data = false`` in ``[tool.harness]``.
+    negated: bool = False
+
+    @property
+    def _stem(self) -> str:
+        return ("no_" if self.negated else "") + (self.flag or self.name)
 
     @property
     def cli_flag(self) -> str:
-        return "--" + (self.flag or self.name).replace("_", "-")
+        return "--" + self._stem.replace("_", "-")
 
     @property
     def pytest_flag(self) -> str:
-        return "--harness-" + (self.flag or self.name).replace("_", "-")
+        return "--harness-" + self._stem.replace("_", "-")
 
     @property
     def env_var(self) -> str:
-        return "HARNESS_" + self.name.upper()
+        return "HARNESS_" + ("NO_" if self.negated else "") + self.name.upper()
 
     @property
     def ini_key(self) -> str:
@@ -180,6 +194,26 @@ OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option(
+        "data",
+        "skip the data round-trip check (synthesized rows inserted into every table, "
+        "read back and deleted)",
+        True,
+        _parse_bool,
+        kind="bool",
+        group="check",
+        negated=True,
+    ),
+    Option(
+        "data_seed",
+        "seed of the data round-trip's synthesized rows (default: derived from the Element's "
+        "name and version, recorded in the report); give a report's seed to replay it",
+        None,
+        _parse_int,
+        kind="int",
+        metavar="SEED",
+        group="check",
+    ),
+    Option(
         "elements",
         "Element to check as a test item (spec name, package, module or directory); "
         "repeatable, comma-separated in the environment variable",
@@ -217,6 +251,8 @@ class Settings:
     update_manifests: bool = False
     #: Absolute (see :attr:`Option.path`); None: the manifests beside the spec or bundled.
     manifest_dir: str | None = None
+    data: bool = True
+    data_seed: int | None = None
     elements: tuple[str, ...] = ()
     report: str | None = None
     #: Where each value came from ("default", "pyproject.toml", "HARNESS_DB", "--db").
@@ -229,12 +265,13 @@ def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
         "str": (str,),
         "bool": (bool,),
         "float": (int, float),
+        "int": (int,),
         "list": (list,),
     }
     wrong_items = option.kind == "list" and any(not isinstance(item, str) for item in value)
     if (
         not isinstance(value, expected[option.kind])
-        or (option.kind == "float" and isinstance(value, bool))
+        or (option.kind in {"float", "int"} and isinstance(value, bool))
         or wrong_items
     ):
         raise ConfigurationError(
@@ -303,15 +340,19 @@ def resolve_settings(
     for option in OPTIONS:
         relative_to = Path.cwd()  # for path options; a pyproject value: its file's directory
         if cli_values.get(option.name) is not None:
-            values[option.name], sources[option.name] = cli_values[option.name], "command line"
+            # A negated option's flag (``--no-data``) arrives as True: "turn it off".
+            given = cli_values[option.name]
+            values[option.name] = (not given) if option.negated else given
+            sources[option.name] = "command line"
         elif environ.get(option.env_var) not in (None, ""):
             raw = environ[option.env_var]
             try:
-                values[option.name] = option.parse(raw)
+                parsed = option.parse(raw)
             except ValueError as exc:
                 raise ConfigurationError(
                     f"environment variable {option.env_var}: {exc}", hint=option.help
                 ) from None
+            values[option.name] = (not parsed) if option.negated else parsed
             sources[option.name] = option.env_var
         elif option.name in normalised:
             spelling, raw_value = normalised[option.name]

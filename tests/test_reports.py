@@ -211,6 +211,28 @@ def test_markdown_summarises_environment_checks_failures_and_warnings(report: Ru
     assert "<details><summary>Warnings (" in text and "a \\| warning" in text
 
 
+def test_every_format_shows_the_data_round_trip_and_its_seed(
+    report: RunReport, tmp_path: Path
+) -> None:
+    clean = _by_name(report, "sample-clean")
+    assert clean.data_roundtrip is not None
+    seed = clean.data_roundtrip["seed"]
+    outcome = clean.check("data_roundtrip")
+    assert outcome is not None and outcome.status == "passed" and f"seed {seed}" in outcome.detail
+    broken = _by_name(report, "broken-declaration")
+    skipped = broken.check("data_roundtrip")
+    assert skipped is not None and skipped.status == SKIPPED and broken.data_roundtrip is None
+    assert result_from_dict(clean.to_dict()).data_roundtrip == clean.data_roundtrip
+    suite = junit_tree(report).getroot().findall("testsuite")[0]
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["data_seed"] == str(seed)
+    assert "data_roundtrip" in [case.get("name") for case in suite.findall("testcase")]
+    line = f"data round-trip: seed {seed}, {clean.data_roundtrip['rows']} row(s) in "
+    assert line in render_markdown(report) and line in render_html(report)
+    header = next(x for x in render_markdown(report).splitlines() if x.startswith("| Element"))
+    assert "`manifest_match` | `data_roundtrip` | `teardown_clean`" in header
+
+
 def test_mermaid_rewrites_names_and_types_it_cannot_parse() -> None:
     assert safe_type("decimal(5,2) unsigned") == "decimal(5_2)_unsigned"
     assert safe_type("enum('a','b')") == "enum(_a_b_)"

@@ -34,6 +34,9 @@ SAMPLES: dict[str, tuple[Any, str, Any, tuple[Any, Any, Any]]] = {
     "timeout": (1.5, "2", 3.25, (1.5, 2.0, 3.25)),
     "stub_missing": (True, "off", False, (True, False, False)),
     "update_manifests": (True, "0", True, (True, False, True)),
+    # A negated option: the flag and the variable say "no data", the key says "data".
+    "data": (True, "no", False, (False, True, False)),
+    "data_seed": (5, "6", 7, (5, 6, 7)),
     "report": ("cli-dir", "env-dir", "toml-dir", ("cli-dir", "env-dir", "toml-dir")),
     # Paths are made absolute; a relative pyproject value is taken from the file's directory.
     "manifest_dir": (

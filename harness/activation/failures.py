@@ -4,8 +4,9 @@ The classes are the vocabulary of reports and pytest messages:
 
 ``import_error``, ``unresolved_reference``, ``missing_linking_function``,
 ``declaration_error``, ``namespace_violation``, ``unsupported_datajoint``,
-``timeout``, ``server_error``, and ``activation_error`` for anything else an
-Element's own code raised during activation.
+``timeout``, ``server_error``, ``activation_error`` for anything else an
+Element's own code raised during activation, and ``data_roundtrip`` when declared
+tables do not give back the rows put into them (:mod:`harness.roundtrip`).
 
 The message names the Element module, the table and the definition line when
 they can be known; the table being declared is read from DataJoint's own frame
@@ -31,6 +32,7 @@ UNSUPPORTED_DATAJOINT = "unsupported_datajoint"
 TIMEOUT = "timeout"
 SERVER_ERROR = "server_error"
 ACTIVATION_ERROR = "activation_error"
+DATA_ROUNDTRIP = "data_roundtrip"
 
 FAILURE_CLASSES = (
     IMPORT_ERROR,
@@ -42,6 +44,7 @@ FAILURE_CLASSES = (
     TIMEOUT,
     SERVER_ERROR,
     ACTIVATION_ERROR,
+    DATA_ROUNDTRIP,
 )
 
 _DJ_MISSING_API = re.compile(r"module 'datajoint' has no attribute '(?P<name>\w+)'")

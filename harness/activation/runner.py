@@ -68,6 +68,8 @@ from harness.manifest import (
 )
 from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
+from harness.roundtrip.check import round_trip
+from harness.roundtrip.stores import store_names, temporary_stores
 
 MOCK_STEM = "mock"
 log = logging.getLogger("harness.check")
@@ -86,6 +88,10 @@ class CheckOptions:
     manifest_dir: Path | None = None
     #: Activate a second time in fresh modules and require an identical catalog.
     reactivate: bool = True
+    #: Run the data round-trip check after verification (``--no-data`` turns it off).
+    data: bool = True
+    #: Seed of the synthesized rows; None: derived from the Element's name and version.
+    data_seed: int | None = None
 
 
 def check_options(settings: Any) -> CheckOptions:
@@ -95,6 +101,8 @@ def check_options(settings: Any) -> CheckOptions:
         stub_missing=settings.stub_missing,
         update_manifests=settings.update_manifests,
         manifest_dir=Path(settings.manifest_dir) if settings.manifest_dir else None,
+        data=settings.data,
+        data_seed=settings.data_seed,
     )
 
 
@@ -991,6 +999,7 @@ class ElementCheck:
                 self.namespace.password,
                 self.backend.name,
             ),
+            contextlib.ExitStack() as stack,
         ):
             with fresh_scope(self._packages(), **scope_options) as finder:
                 discovered = self._discover()
@@ -999,6 +1008,8 @@ class ElementCheck:
             if discovered is None:
                 return
             sources, chosen, covers = discovered
+            texts = (source.path.read_text(encoding="utf-8") for source in sources.values())
+            stack.enter_context(temporary_stores(store_names(texts), Path(data_root)))
             for group in activation_groups(chosen, covers):
                 self.loaded = {}
                 with fresh_scope(self._packages(), **scope_options) as finder:
@@ -1035,6 +1046,8 @@ class ElementCheck:
                 yield Activation(
                     self.result, modules, self.mock.module if self.mock else None, self.namespace
                 )
-        if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
-            return
-        self._verify(admin, before)
+            if self.result.failure is not None and self.result.failure.class_ == TIMEOUT:
+                return
+            self._verify(admin, before)
+            with self.timer("roundtrip_s"):  # recorded as skipped when the check failed
+                round_trip(self.result, self.prefix, Path(data_root), self.options)

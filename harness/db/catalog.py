@@ -114,6 +114,10 @@ _CAST = re.compile(r"::[a-z ]+(\([0-9, ]+\))?$")
 def normalize_postgres_type(data_type: str) -> str:
     """PostgreSQL's type names in the spelling DataJoint declarations use."""
     text = data_type.strip().lower()
+    if "." in text and "(" not in text:
+        # DataJoint 2.x declares an enum as a type of the table's schema
+        # (``<schema>.enum_<digest>``): the schema is the namespace's, not the type's.
+        text = text.rsplit(".", 1)[1]
     for long, short in _POSTGRES_TYPES.items():
         if text == long or text.startswith(long + "("):
             return short + text[len(long) :]

@@ -101,9 +101,9 @@ def _diagrams(results: list[ElementResult]) -> str:
     parts = ["<h2>Schemas</h2>"]
     for result in results:
         parts.append(f"<h3>{escape(result.name)}</h3>")
-        extra = summary.mock_line(result)
-        if extra:
-            parts.append(f'<p class="note">{escape(extra)}</p>')
+        for extra in (summary.mock_line(result), summary.roundtrip_line(result)):
+            if extra:
+                parts.append(f'<p class="note">{escape(extra)}</p>')
         graph = build_graph(result)
         if graph.entities:
             parts.append(f'<div class="diagram">{render_svg(graph, result.name)}</div>')

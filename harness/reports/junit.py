@@ -27,6 +27,7 @@ CHECK_STEPS: dict[str, tuple[str, ...]] = {
     "reactivation_idempotent": ("reactivate_s",),
     "declared_all": ("catalog_s",),
     "manifest_match": ("verify_s",),
+    "data_roundtrip": ("roundtrip_s",),
     "teardown_clean": ("teardown_s",),
 }
 
@@ -66,6 +67,7 @@ def _suite(result: ElementResult, backend: str, environment: dict[str, object]) 
         ("datajoint", str(environment.get("datajoint", ""))),
         ("python", str(environment.get("python", ""))),
         ("backend", backend),
+        *([("data_seed", str(result.data_roundtrip.get("seed")))] if result.data_roundtrip else []),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

@@ -53,4 +53,5 @@ def result_from_dict(data: dict[str, Any]) -> ElementResult:
         checks=[CheckOutcome(**check) for check in data.get("checks", [])],
         warnings=list(data.get("warnings", [])),
         timings=dict(data.get("timings", {})),
+        data_roundtrip=data.get("data_roundtrip"),
     )

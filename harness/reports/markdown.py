@@ -68,9 +68,9 @@ def _diagrams(results: list[ElementResult]) -> list[str]:
     for result in results:
         graph = build_graph(result)
         lines += ["", f"#### {result.name}", ""]
-        extra = summary.mock_line(result)
-        if extra:
-            lines += [f"_{extra}_", ""]
+        for extra in (summary.mock_line(result), summary.roundtrip_line(result)):
+            if extra:
+                lines += [f"_{extra}_", ""]
         if not graph.entities:
             lines.append("_no tables were declared_")
             continue

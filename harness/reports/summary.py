@@ -24,6 +24,7 @@ CHECK_ORDER = (
     "references_resolved",
     "namespace_confined",
     "manifest_match",
+    "data_roundtrip",
     "teardown_clean",
 )
 
@@ -79,6 +80,21 @@ def failure_lines(result: ElementResult) -> list[str]:
         if check.status == FAILED and check.detail != rendered
     )
     return lines
+
+
+def roundtrip_line(result: ElementResult) -> str | None:
+    """``data round-trip: seed 123, 18 row(s) in 9 table(s)`` (None: it did not run)."""
+    data = result.data_roundtrip
+    if not data:
+        return None
+    parts = [f"data round-trip: seed {data.get('seed')}"]
+    if "rows" in data:
+        parts.append(f"{data['rows']} row(s) in {data.get('tables', 0)} table(s)")
+    if data.get("not_filled"):
+        parts.append(f"{len(data['not_filled'])} not filled (see warnings)")
+    if data.get("failures"):
+        parts.append(f"{len(data['failures'])} failure(s)")
+    return ", ".join(parts) + f"; replay with --data-seed {data.get('seed')}"
 
 
 def mock_line(result: ElementResult) -> str | None:

@@ -1,0 +1,1 @@
+"""sample-json: a table with json attributes, for the data round-trip check."""
