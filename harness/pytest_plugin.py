@@ -376,9 +376,10 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
     test ends.
     """
     import contextlib
+    import dataclasses
 
     from harness.activation.namespace import new_prefix
-    from harness.activation.runner import CheckOptions, ElementCheck, check_options
+    from harness.activation.runner import ElementCheck, check_options
     from harness.session import prepare_targets
 
     settings = pytestconfig.stash[SETTINGS_KEY]
@@ -390,10 +391,13 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
             (resolved,) = prepare_targets([target], install=True, say=lambda text: None)
         except HarnessError as exc:
             pytest.fail(str(exc), pytrace=False)
-        options = CheckOptions(
+        # The run's check options (manifest_dir, data, data_seed, ...), with this call's
+        # overrides; a fixture compares with the manifest, it never rewrites it.
+        options = dataclasses.replace(
+            check_options(settings),
             timeout=overrides.pop("timeout", settings.timeout),
             stub_missing=overrides.pop("stub_missing", settings.stub_missing),
-            manifest_dir=check_options(settings).manifest_dir,
+            update_manifests=False,
         )
         if overrides:
             raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
