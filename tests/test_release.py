@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from conftest import MARIADB, harness_command, harness_containers, orphaned_since
 
+from harness.activation import compat
 from harness.elements.spec import load_spec
 from harness.manifest import diff_manifests
 from harness.release.check import describe_failure
@@ -558,3 +559,30 @@ def test_two_releases_published_on_the_package_index(tmp_path: Path) -> None:
     assert record["status"] == "compatible"
     assert [side["status"] for side in sides] == ["passed", "passed"]
     assert sides[0]["tables"] == sides[1]["tables"] > 0
+
+
+@pytest.mark.docker
+def test_update_manifests_writes_each_side_into_the_manifest_dir(tmp_path: Path) -> None:
+    reviewed = tmp_path / "manifests"
+    done = release_check(
+        "--from",
+        str(OLD),
+        "--to",
+        str(NEW),
+        "--allow-breaking",
+        "--manifest-dir",
+        str(reviewed),
+        "--update-manifests",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    major = compat.major_version()
+    written = sorted(path.name for path in reviewed.iterdir())
+    assert written == [f"sample_evolving-1.0.dj{major}.json", f"sample_evolving-1.1.dj{major}.json"]
+    new = json.loads((reviewed / f"sample_evolving-1.1.dj{major}.json").read_text())
+    assert "subject_nickname" in json.dumps(new)
+
+
+def test_update_manifests_without_a_manifest_dir_is_refused_before_any_check() -> None:
+    done = release_check("--from", str(OLD), "--to", str(NEW), "--update-manifests")
+    assert done.returncode == 2
+    assert "--update-manifests needs --manifest-dir" in done.stderr

@@ -15,6 +15,7 @@ import argparse
 import platform
 import sys
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from typing import Any
 from harness.errors import ConfigurationError
 
 #: Options of :mod:`harness.settings` that a release check passes on to each side's check.
-_CHECK_OPTIONS = ("timeout", "stub_missing")
+#: ``manifest_dir`` and ``update_manifests`` do not make the sides compare with reviewed
+#: manifests (they are compared with each other); together they write each side's manifest.
+_CHECK_OPTIONS = ("timeout", "stub_missing", "manifest_dir", "update_manifests")
 
 
 def _add_check_options(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +101,11 @@ def run_release(args: argparse.Namespace) -> int:
 
     element = resolve_element(args.element)
     settings = settings_from_args(args)
+    if settings.update_manifests and settings.manifest_dir is None:
+        raise ConfigurationError(
+            "--update-manifests needs --manifest-dir for release-check",
+            hint="name the directory of reviewed manifests, e.g. --manifest-dir tests/manifests",
+        )
     if not settings.external:
         compat.require_backend_support(settings.db)  # before installing or starting anything
     repo = Path(args.repo) if args.repo else None
@@ -157,6 +165,26 @@ def run_release(args: argparse.Namespace) -> int:
         write(Path(args.markdown), text)
     if args.json:
         write_json(Path(args.json), record(element.name, results, classified, environment))
+    if settings.update_manifests:
+        _write_manifests(results, settings.manifest_dir, settings.db)
     breaking = sum(item.verdict == BREAKING for item in classified)
     _say(f"{breaking} breaking, {len(classified) - breaking} additive change(s)")
     return 1 if breaking and not args.allow_breaking else 0
+
+
+def _write_manifests(results: Sequence[Any], manifest_dir: str | None, backend: str) -> None:
+    """``--update-manifests``: each side's manifest into ``--manifest-dir``, named by release."""
+    from harness.manifest import manifest_path, write_manifest
+
+    assert manifest_dir is not None  # checked before any side ran
+    for result in results:
+        manifest = result.manifest
+        path = manifest_path(
+            manifest["element"],
+            manifest["version"],
+            manifest["datajoint_major"],
+            Path(manifest_dir),
+            backend,
+        )
+        write_manifest(manifest, path)
+        _say(f"{result.side.label}: manifest written to {path}")
