@@ -42,6 +42,8 @@ class ElementResult:
     checks: list[CheckOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: The last lines the check's process printed, kept when the check did not pass.
+    output: list[str] = field(default_factory=list)
 
     def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
         """Record a check; a check already recorded as failed keeps its failure."""
@@ -78,4 +80,12 @@ class ElementResult:
             "checks": [check.to_dict() for check in self.checks],
             "warnings": self.warnings,
             "timings": {key: round(value, 4) for key, value in self.timings.items()},
+            "output": self.output,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ElementResult:
+        """The inverse of :meth:`to_dict` (a check's process hands its result over so)."""
+        from harness.reports.loading import result_from_dict
+
+        return result_from_dict(data)

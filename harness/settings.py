@@ -67,6 +67,16 @@ def _parse_positive_float(text: str) -> float:
     return value
 
 
+def _parse_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"expected a positive whole number of checks, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"expected a positive whole number of checks, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting and the four spellings it is reachable by."""
@@ -75,7 +85,7 @@ class Option:
     help: str
     default: Any
     parse: Callable[[str], Any] = str
-    kind: str = "str"  # "str", "bool", "float", "list": how flags and TOML values are read
+    kind: str = "str"  # "str", "bool", "int", "float", "list": how flags and TOML values are read
     metavar: str | None = None
     #: Which commands take it: "server" (every command that starts a server), "check"
     #: (commands that check Elements), "pytest" (only the pytest plugin).
@@ -148,6 +158,16 @@ OPTIONS: tuple[Option, ...] = (
         group="check",
     ),
     Option(
+        "jobs",
+        "how many Elements to check at once, each in a process of its own "
+        "(default: the number of cores)",
+        None,
+        _parse_jobs,
+        kind="int",
+        metavar="N",
+        group="check",
+    ),
+    Option(
         "stub_missing",
         "stub every package an Element imports that is not installed (reported, never silent)",
         False,
@@ -198,6 +218,7 @@ class Settings:
     reuse: bool = False
     startup_timeout: float = 120.0
     timeout: float = 120.0
+    jobs: int | None = None
     stub_missing: bool = False
     update_manifests: bool = False
     elements: tuple[str, ...] = ()
@@ -211,13 +232,14 @@ def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
     expected: dict[str, tuple[type, ...]] = {
         "str": (str,),
         "bool": (bool,),
+        "int": (int,),
         "float": (int, float),
         "list": (list,),
     }
     wrong_items = option.kind == "list" and any(not isinstance(item, str) for item in value)
     if (
         not isinstance(value, expected[option.kind])
-        or (option.kind == "float" and isinstance(value, bool))
+        or (option.kind in ("int", "float") and isinstance(value, bool))
         or wrong_items
     ):
         raise ConfigurationError(

@@ -51,4 +51,5 @@ def result_from_dict(data: dict[str, Any]) -> ElementResult:
         checks=[CheckOutcome(**check) for check in data.get("checks", [])],
         warnings=list(data.get("warnings", [])),
         timings=dict(data.get("timings", {})),
+        output=list(data.get("output", [])),
     )
