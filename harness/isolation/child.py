@@ -13,7 +13,8 @@ The result goes back over a pipe as data (:meth:`ElementResult.to_dict`), steps
 as they begin; then the process ends with ``os._exit``, so threads an Element
 left running cannot keep it alive. What the check did to the process that
 would have harmed a shared one (``SystemExit``, threads left running, ``os.chdir``,
-changes to ``dj.config``) is reported as the Element's failure.
+changes to ``dj.config`` outside its ``custom`` key, where Elements keep their
+own settings by convention) is reported as the Element's failure.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ _EXIT = os._exit
 _PR_SET_PDEATHSIG = 1
 #: The check name under which process-level failures are recorded.
 PROCESS_CHECK = "process"
+#: DataJoint's place for an Element's own settings: Elements fill it at import
+#: (element-calcium-imaging sets ``custom["imaging_root_data_dir"]``), by convention.
+OWN_CONFIG_KEYS = frozenset({"custom"})
 
 
 def run_child(
@@ -214,7 +218,11 @@ def _state_changes(cwd: str | None, config: dict[str, str]) -> list[str]:
     if now != cwd:
         changes.append(f"changed the working directory to {now}")
     after = config_snapshot()
-    keys = sorted(key for key in set(config) | set(after) if config.get(key) != after.get(key))
+    keys = sorted(
+        key
+        for key in set(config) | set(after)
+        if config.get(key) != after.get(key) and key not in OWN_CONFIG_KEYS
+    )
     if keys:
         changes.append("changed dj.config: " + ", ".join(keys))
     return list(dict.fromkeys(changes))  # a module imported twice starts its thread twice
