@@ -16,7 +16,10 @@ one untimed run installs what the specs name and warms the page cache.
 A second part chooses how check processes start: the cost of starting one process
 and having it ready to check (DataJoint, numpy, pandas, the driver and the engine
 imported), for ``fork`` of a parent that imported them first, ``forkserver`` with
-them preloaded and ``spawn``; each method in a fresh interpreter, ``--starts``
+them preloaded and ``spawn``, each child ending with the full garbage collection a
+check soon triggers (``fork+freeze``: the parent calls ``gc.freeze()`` first, as the
+harness does, so that collection does not copy the inherited heap); each method in a
+fresh interpreter, ``--starts``
 processes one after the other, plus its one-time cost (the parent's imports for
 ``fork``, the server's start for ``forkserver``).
 
@@ -39,7 +42,8 @@ from typing import Any
 
 IMAGE = "element-harness/mysql:9.7"
 MODES = {"in-process": (False, 1), "isolated serial": (True, 1), "isolated --jobs 2": (True, 2)}
-START_METHODS = ("fork", "forkserver", "spawn")
+#: ``fork+freeze`` is what the harness does: fork after ``gc.freeze()``.
+START_METHODS = ("fork", "fork+freeze", "forkserver", "spawn")
 #: What a check process needs before Element code runs.
 READY_IMPORTS = ("datajoint", "numpy", "pandas", "pymysql", "harness.activation.runner")
 #: Every wait is bounded.
@@ -75,23 +79,28 @@ def one_run(mode: str, elements: list[str]) -> dict[str, Any]:
 
 
 def _ready(writer: Any) -> None:
+    import gc
     import importlib
 
     for name in READY_IMPORTS:
         importlib.import_module(name)
+    gc.collect()  # a check's allocations soon trigger one; it walks the inherited heap
     writer.send("ready")
     writer.close()
 
 
 def start_cost(method: str, starts: int) -> dict[str, Any]:
     """Seconds to start one check process until it is ready, for one start method."""
+    import gc
     import importlib
 
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context(method.split("+")[0])
     once_started = time.perf_counter()
-    if method == "fork":
+    if method.startswith("fork") and method != "forkserver":
         for name in READY_IMPORTS:  # what the harness does before its first fork
             importlib.import_module(name)
+        if method == "fork+freeze":
+            gc.freeze()
     if method == "forkserver":
         context.set_forkserver_preload(list(READY_IMPORTS))
     once = time.perf_counter() - once_started
@@ -157,7 +166,8 @@ def tables(results: dict[str, Any]) -> str:
     base_checks = statistics.median(r["checks_s"] for r in modes["in-process"])
     serial_checks = statistics.median(r["checks_s"] for r in modes["isolated serial"])
     lines = [
-        "| mode | wall s | checks s | wall / in-process | checks / in-process | checks / isolated serial |",
+        "| mode | wall s | checks s | wall / in-process | checks / in-process "
+        "| checks / isolated serial |",
         "|---|---|---|---|---|---|",
     ]
     for mode, runs in modes.items():
