@@ -205,3 +205,25 @@ def test_pytest_items_and_fixture_survive_an_element_that_exits(
     # Both the item and the fixture name the class and the Element's line.
     assert output.count("process_exit: broken_exit raised SystemExit(3)") >= 2, output
     assert output.count(f"({file}:{line})") >= 2, output
+
+
+def test_live_progress_follows_concurrent_checks() -> None:
+    """With --jobs 2, two checks run, step and finish interleaved, in any order."""
+    from harness.elements.targets import resolve_target
+    from harness.progress import LiveProgress
+    from harness.results import ElementResult
+
+    first, second = resolve_target("sample-clean"), resolve_target("sample-references")
+    progress = LiveProgress([first.name, second.name])
+    progress.start(first)
+    progress.start(second)
+    progress.step(second, "import")
+    progress.step(first, "activate")
+    assert [row[:2] for row in progress.rows.values()] == [
+        ["running", "activate"],
+        ["running", "import"],
+    ]
+    progress.finish(ElementResult(target=second.text, name=second.name))
+    assert progress.rows[first.name][:2] == ["running", "activate"]
+    assert progress.rows[second.name][:2] == ["passed", ""]
+    assert progress._table().row_count == 2

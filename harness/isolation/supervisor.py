@@ -54,6 +54,7 @@ TAIL_LINES = 20
 _TAIL_BYTES = 256 * 1024
 #: Between asking a check past its deadline for a traceback and killing it.
 _TRACEBACK_GRACE = 0.5
+_preloaded: list[bool] = []
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
@@ -74,10 +75,13 @@ def default_jobs() -> int:
 
 def preload() -> None:
     """Import what every check needs, once, before the first process is forked."""
+    if _preloaded:
+        return
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    gc.collect()
+    gc.collect()  # what is garbage now must not be frozen into every child
+    _preloaded.append(True)
 
 
 def _freeze_heap() -> None:
