@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARIADB, containers_labelled, harness_command, spawn
+from conftest import MARIADB, containers_labelled, harness_command, spawn, wait_for
 
 from harness.db.backends import get_backend
 from harness.db.backends.base import REGISTRY_SCHEMA
@@ -227,3 +228,44 @@ def test_live_progress_follows_concurrent_checks() -> None:
     assert progress.rows[first.name][:2] == ["running", "activate"]
     assert progress.rows[second.name][:2] == ["passed", ""]
     assert progress._table().row_count == 2
+
+
+def test_sigterm_stops_the_check_processes_and_drops_their_namespaces(
+    tmp_path: Path, mariadb_server: ServerInfo
+) -> None:
+    """SIGTERM to `harness check` while a check's process activates: exit 130, that
+    process gone, its namespace and user dropped from the (external) server."""
+    marker = tmp_path / "slow.marker"
+    env = {**os.environ, "BROKEN_SLOW_MARKER": str(marker), "BROKEN_SLOW_SECONDS": "60"}
+    command = harness_command(
+        "check", "broken-slow", "sample-clean", "--no-install", "--jobs", "1",
+        "--external", url_of(mariadb_server),
+    )  # fmt: skip
+    process = spawn(command, env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: marker.exists() and marker.read_text(encoding="utf-8"), 60, "activate")
+        prefix = "_".join(marker.read_text(encoding="utf-8").split("_")[:3])
+        children_file = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        children = [int(pid) for pid in children_file.read_text().split()]
+        assert children, "the check is not running in a process of its own"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in out + err
+    assert "PASS" not in out, "the run finished before the signal: the test checked nothing"
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"check process {pid} lives on"
+    schemas, users, registered = server_state(mariadb_server)
+    assert not [schema for schema in schemas if schema.startswith(prefix + "_")], schemas
+    assert prefix not in users and prefix not in registered
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
