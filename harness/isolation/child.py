@@ -204,7 +204,19 @@ def config_snapshot() -> dict[str, str]:
         data = config.model_dump() if hasattr(config, "model_dump") else dict(config.items())
     except Exception:  # an unusual config object: compare it whole
         return {"": repr(config)}
-    return {str(key): repr(value) for key, value in data.items()}
+    return _flattened(data)
+
+
+def _flattened(data: dict[Any, Any], stem: str = "") -> dict[str, str]:
+    """``{"display": {"limit": 7}}`` (DataJoint 2's nested settings) as ``display.limit``."""
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{stem}{key}"
+        if isinstance(value, dict) and value and stem.count(".") < 3:
+            flat.update(_flattened(value, name + "."))
+        else:
+            flat[name] = repr(value)
+    return flat
 
 
 def _state_changes(cwd: str | None, config: dict[str, str]) -> list[str]:
@@ -221,7 +233,7 @@ def _state_changes(cwd: str | None, config: dict[str, str]) -> list[str]:
     keys = sorted(
         key
         for key in set(config) | set(after)
-        if config.get(key) != after.get(key) and key not in OWN_CONFIG_KEYS
+        if config.get(key) != after.get(key) and key.split(".")[0] not in OWN_CONFIG_KEYS
     )
     if keys:
         changes.append("changed dj.config: " + ", ".join(keys))
