@@ -151,6 +151,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         from harness.activation import compat
 
         compat.require_backend_support(settings.db)  # before paying for a server
+    # Absolute before any Element code runs, wherever that code may wander.
+    writers = ((args.json, write_json), (args.junit, write_junit))
+    writers += ((args.markdown, write_markdown), (args.html, write_html))
+    reports = [(Path(path).absolute(), write) for path, write in writers if path]
     targets = prepare_targets(args.targets, install=not args.no_install, say=say)
     options = check_options(settings)
     run = RunIdentity.new()
@@ -167,14 +171,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 on_result=progress.finish,
                 on_start=progress.start,
                 on_step=progress.step,
+                jobs=settings.jobs,
             )
-    writers = ((args.json, write_json), (args.junit, write_junit))
-    writers += ((args.markdown, write_markdown), (args.html, write_html))
-    for destination, write in writers:
-        if not destination:
-            continue
+    for destination, write in reports:
         try:
-            write(report, Path(destination))
+            write(report, destination)
         except OSError as exc:  # a directory in the way, no permission, disk full
             raise HarnessError(
                 f"cannot write the report to {destination}: {exc.strerror or exc}",
@@ -183,7 +184,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     summary = report.summary()
     if not args.quiet or not report.passed:
         print(f"{summary['passed']} passed, {summary['failed'] + summary['error']} failed")
-    return EXIT_OK if report.passed else EXIT_FAILED
+    complete = len(report.results) == len(targets)
+    return EXIT_OK if report.passed and complete else EXIT_FAILED
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

@@ -20,6 +20,13 @@ from harness.reports.summary import stubs_text
 from harness.results import PASSED, ElementResult
 
 _LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+#: Lines of a failed check's output shown without -v (the report keeps more).
+OUTPUT_LINES = 5
+_LINE_WIDTH = 160
+
+
+def _clipped(line: str) -> str:
+    return line if len(line) <= _LINE_WIDTH else line[: _LINE_WIDTH - 3] + "..."
 
 
 def result_lines(result: ElementResult, verbose: bool) -> list[str]:
@@ -40,6 +47,10 @@ def result_lines(result: ElementResult, verbose: bool) -> list[str]:
             first, *rest = check.detail.splitlines() or [""]
             lines.append(f"      check {check.name} failed: {first}")
             lines += [f"        {line}" for line in rest]
+    if result.output:
+        shown = result.output if verbose else result.output[-OUTPUT_LINES:]
+        lines.append(f"      output of the check (last {len(shown)} lines):")
+        lines += [f"        {_clipped(line)}" for line in shown]
     if verbose:
         timing = ", ".join(f"{key[:-2]} {value:.3f} s" for key, value in result.timings.items())
         lines.append(f"      time: {timing}")

@@ -286,7 +286,8 @@ class HarnessElementItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.activation.runner import check_options
-        from harness.session import check_target, prepare_targets
+        from harness.isolation.supervisor import run_isolated
+        from harness.session import prepare_targets
 
         settings = self.config.stash[SETTINGS_KEY]
         shared = self.config.stash[SERVER_KEY]
@@ -296,7 +297,8 @@ class HarnessElementItem(pytest.Item):
         except HarnessError as exc:
             raise ElementCheckFailed(str(exc)) from None
         options = check_options(settings)
-        self.result = check_target(target, server, shared.run, options)
+        # In a process of its own, like `harness check`: Element code cannot end pytest.
+        (self.result,) = run_isolated([target], server, shared.run, options, jobs=1)
         self.config.stash.setdefault(RESULTS_KEY, []).append(self.result)
         if self.result.status != "passed":
             raise ElementCheckFailed(render_failure(self.result))
@@ -402,7 +404,15 @@ def activate_element(pytestconfig: pytest.Config, harness_server: ServerInfo) ->
         if overrides:
             raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
         check = ElementCheck(resolved, harness_server, new_prefix(shared.run.run_id), options)
-        activation = stack.enter_context(check.activated())
+        exited: SystemExit | None = None
+        try:
+            activation = stack.enter_context(check.activated())
+        except SystemExit as exc:  # Element code must not end the test session
+            exited = exc
+        if exited is not None:
+            from harness.isolation.child import escaped_failure
+
+            pytest.fail(escaped_failure(exited, resolved).render(), pytrace=False)
         if activation.result.failure is not None:
             # No live Element to hand over: fail with the harness's own account of why.
             pytest.fail(render_failure(activation.result), pytrace=False)

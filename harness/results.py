@@ -47,6 +47,8 @@ class ElementResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: The data round-trip's seed and counts (None: it did not run).
     data_roundtrip: dict[str, Any] | None = None
+    #: The last lines the check's process printed, kept when the check did not pass.
+    output: list[str] = field(default_factory=list)
 
     def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
         """Record a check; a check already recorded as failed keeps its failure."""
@@ -85,4 +87,12 @@ class ElementResult:
             "warnings": self.warnings,
             "timings": {key: round(value, 4) for key, value in self.timings.items()},
             "data_roundtrip": self.data_roundtrip,
+            "output": self.output,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ElementResult:
+        """The inverse of :meth:`to_dict` (a check's process hands its result over so)."""
+        from harness.reports.loading import result_from_dict
+
+        return result_from_dict(data)

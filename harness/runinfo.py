@@ -111,13 +111,26 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_zombie(pid: int) -> bool:
+    """A process that has ended but is not yet reaped (Linux /proc state ``Z``).
+
+    A check's process killed with its harness is reparented to init, which may
+    take its time to reap it; until then its pid exists, but its owner is gone.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def owner_alive(pid: int, created: float) -> bool:
     """Whether the process that created a resource at ``created`` still runs.
 
     A live process whose start time is later than ``created`` reuses the pid of a
     dead owner, so the owner counts as gone.
     """
-    if not pid_alive(pid):
+    if not pid_alive(pid) or _is_zombie(pid):
         return False
     started = process_start_time(pid)
     return started is None or started <= created + _START_SLACK

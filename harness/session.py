@@ -90,6 +90,47 @@ class _AnnouncingTimer:
         return self._timer(name)
 
 
+def missing_result(target: Target) -> ElementResult | None:
+    """The failed result of a target that is not installed; None when it can be checked."""
+    if target.sys_path or is_importable(target.package):
+        return None
+    result = ElementResult(target=target.text, name=target.name, version=target.version)
+    hint = (
+        "run without --no-install so the harness installs it"
+        if target.spec is not None and target.spec.install is not None
+        else f"pip install {target.name}"
+    )
+    result.fail(
+        Failure(
+            IMPORT_ERROR, f"{target.package} is not installed", module=target.package, hint=hint
+        )
+    )
+    result.add_check("imported", False, result.failure.render() if result.failure else "")
+    return result
+
+
+def release_version(target: Target) -> str | None:
+    """The installed release, read before the run: the manifest compared is that release's."""
+    if target.sys_path:
+        return target.version
+    return installed_version(target.package, target.spec) or target.version
+
+
+def new_check(
+    target: Target,
+    server: ServerInfo,
+    prefix: str,
+    options: CheckOptions,
+    on_step: Callable[[str], None] | None = None,
+) -> ElementCheck:
+    """The check of one target in namespace ``prefix``, announcing its steps to ``on_step``."""
+    check = ElementCheck(target, server, prefix, options)
+    check.result.version = release_version(target)
+    if on_step is not None:
+        check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]
+    return check
+
+
 def check_target(
     target: Target,
     server: ServerInfo,
@@ -97,32 +138,16 @@ def check_target(
     options: CheckOptions,
     on_step: Callable[[str], None] | None = None,
 ) -> ElementResult:
-    """Check one resolved target in a fresh namespace on ``server``.
+    """Check one resolved target in a fresh namespace on ``server``, in this process.
 
     ``on_step(name)`` is called as each step (``namespace``, ``import``, ``activate``,
-    ...) begins, for progress displays.
+    ...) begins, for progress displays. Element code runs in the caller's process:
+    :func:`run_checks` isolates each check in a process of its own instead.
     """
-    if not target.sys_path and not is_importable(target.package):
-        result = ElementResult(target=target.text, name=target.name, version=target.version)
-        hint = (
-            "run without --no-install so the harness installs it"
-            if target.spec is not None and target.spec.install is not None
-            else f"pip install {target.name}"
-        )
-        result.fail(
-            Failure(
-                IMPORT_ERROR, f"{target.package} is not installed", module=target.package, hint=hint
-            )
-        )
-        result.add_check("imported", False, result.failure.render() if result.failure else "")
-        return result
-    check = ElementCheck(target, server, new_prefix(run.run_id), options)
-    if not target.sys_path:
-        # The installed release, before the run: the manifest compared is that release's.
-        check.result.version = installed_version(target.package, target.spec) or target.version
-    if on_step is not None:
-        check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]
-    return check.run()
+    missing = missing_result(target)
+    if missing is not None:
+        return missing
+    return new_check(target, server, new_prefix(run.run_id), options, on_step).run()
 
 
 def run_checks(
@@ -133,13 +158,34 @@ def run_checks(
     on_result: Callable[[ElementResult], None] | None = None,
     on_start: Callable[[Target], None] | None = None,
     on_step: Callable[[Target, str], None] | None = None,
+    *,
+    jobs: int | None = None,
+    isolate: bool = True,
 ) -> RunReport:
-    """Check every target in turn; the callbacks let a display follow along.
+    """Check every target, each in a process of its own, up to ``jobs`` at once.
 
     ``on_start(target)`` before a target is checked, ``on_step(target, step)`` as each
-    of its steps begins, ``on_result(result)`` when it is done.
+    of its steps begins, ``on_result(result)`` when it is done (in the order checks
+    finish; the report keeps the order of ``targets``). ``isolate=False`` checks in
+    this process, one after the other (what the benchmark compares against).
     """
     report = RunReport(__version__, environment(server))
+    if isolate:
+        from harness.isolation.supervisor import run_isolated
+
+        report.results.extend(
+            run_isolated(
+                targets,
+                server,
+                run,
+                options,
+                jobs=jobs,
+                on_start=on_start,
+                on_step=on_step,
+                on_result=on_result,
+            )
+        )
+        return report
     for target in targets:
         if on_start is not None:
             on_start(target)

@@ -74,6 +74,16 @@ def _parse_positive_float(text: str) -> float:
     return value
 
 
+def _parse_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"expected a positive whole number of checks, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"expected a positive whole number of checks, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting and the four spellings it is reachable by."""
@@ -167,6 +177,16 @@ OPTIONS: tuple[Option, ...] = (
         group="check",
     ),
     Option(
+        "jobs",
+        "how many Elements to check at once, each in a process of its own "
+        "(default: the number of cores)",
+        None,
+        _parse_jobs,
+        kind="int",
+        metavar="N",
+        group="check",
+    ),
+    Option(
         "stub_missing",
         "stub every package an Element imports that is not installed (reported, never silent)",
         False,
@@ -247,6 +267,7 @@ class Settings:
     reuse: bool = False
     startup_timeout: float = 120.0
     timeout: float = 120.0
+    jobs: int | None = None
     stub_missing: bool = False
     update_manifests: bool = False
     #: Absolute (see :attr:`Option.path`); None: the manifests beside the spec or bundled.
@@ -264,8 +285,8 @@ def _coerce_toml(option: Option, value: Any, origin: str) -> Any:
     expected: dict[str, tuple[type, ...]] = {
         "str": (str,),
         "bool": (bool,),
-        "float": (int, float),
         "int": (int,),
+        "float": (int, float),
         "list": (list,),
     }
     wrong_items = option.kind == "list" and any(not isinstance(item, str) for item in value)

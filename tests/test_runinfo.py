@@ -95,3 +95,20 @@ def test_recycled_pid_is_not_the_owner(sleeper: subprocess.Popen[bytes]) -> None
     # Clock slack: the resource's timestamp may be taken a moment before the
     # owner's start time is recorded by the kernel.
     assert owner_alive(sleeper.pid, started - 1.0) is True
+
+
+def test_an_unreaped_process_is_not_a_live_owner() -> None:
+    """A check's process killed with its harness may linger as a zombie until init reaps it."""
+    from harness.runinfo import owner_alive
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # ended, not yet waited for: a zombie
+        with open(f"/proc/{child.pid}/stat", encoding="ascii") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    try:
+        assert not owner_alive(child.pid, time.time())
+    finally:
+        child.wait()

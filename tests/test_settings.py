@@ -32,6 +32,7 @@ SAMPLES: dict[str, tuple[Any, str, Any, tuple[Any, Any, Any]]] = {
     "reuse": (False, "yes", True, (False, True, True)),
     "startup_timeout": (7.0, "8.5", 9, (7.0, 8.5, 9.0)),
     "timeout": (1.5, "2", 3.25, (1.5, 2.0, 3.25)),
+    "jobs": (3, "2", 4, (3, 2, 4)),
     "stub_missing": (True, "off", False, (True, False, False)),
     "update_manifests": (True, "0", True, (True, False, True)),
     # A negated option: the flag and the variable say "no data", the key says "data".
@@ -114,6 +115,8 @@ def test_keys_of_other_parts_and_hyphenated_keys_are_accepted() -> None:
         ("startup_timeout", "10"),
         ("startup_timeout", True),
         ("db", 3),
+        ("jobs", "2"),
+        ("jobs", True),
         ("image", ["mariadb:10.11"]),
         ("elements", "element-lab"),
         ("elements", ["element-lab", 2]),

@@ -6,7 +6,12 @@ The classes are the vocabulary of reports and pytest messages:
 ``declaration_error``, ``namespace_violation``, ``unsupported_datajoint``,
 ``timeout``, ``server_error``, ``activation_error`` for anything else an
 Element's own code raised during activation, and ``data_roundtrip`` when declared
-tables do not give back the rows put into them (:mod:`harness.roundtrip`).
+tables do not give back the rows put into them (:mod:`harness.roundtrip`). Each
+check runs in its own process (:mod:`harness.isolation`), which adds
+``process_exit`` (the Element raised ``SystemExit`` or ``KeyboardInterrupt``, or
+ended the process with ``os._exit``), ``crash`` (the process died of a signal) and
+``global_state`` (threads left running, the working directory or ``dj.config``
+changed).
 
 The message names the Element module, the table and the definition line when
 they can be known; the table being declared is read from DataJoint's own frame
@@ -33,6 +38,9 @@ TIMEOUT = "timeout"
 SERVER_ERROR = "server_error"
 ACTIVATION_ERROR = "activation_error"
 DATA_ROUNDTRIP = "data_roundtrip"
+PROCESS_EXIT = "process_exit"
+CRASH = "crash"
+GLOBAL_STATE = "global_state"
 
 FAILURE_CLASSES = (
     IMPORT_ERROR,
@@ -45,6 +53,9 @@ FAILURE_CLASSES = (
     SERVER_ERROR,
     ACTIVATION_ERROR,
     DATA_ROUNDTRIP,
+    PROCESS_EXIT,
+    CRASH,
+    GLOBAL_STATE,
 )
 
 _DJ_MISSING_API = re.compile(r"module 'datajoint' has no attribute '(?P<name>\w+)'")
@@ -115,7 +126,7 @@ def _declaring_table(tb: TracebackType | None) -> Any:
     return found
 
 
-def _element_frame(tb: TracebackType | None, packages: tuple[str, ...]) -> tuple[str, int] | None:
+def element_frame(tb: TracebackType | None, packages: tuple[str, ...]) -> tuple[str, int] | None:
     """Innermost traceback frame inside the Element's own code."""
     found = None
     for frame_summary in traceback.extract_tb(tb):
@@ -189,8 +200,8 @@ def classify(
     text = redact_text(f"{type(exc).__name__}: {exc}".strip())
     table_class = _declaring_table(exc.__traceback__)
     table = _table_name(table_class)
-    element_frame = _element_frame(exc.__traceback__, packages)
-    file, line = element_frame if element_frame else (None, None)
+    frame = element_frame(exc.__traceback__, packages)
+    file, line = frame if frame else (None, None)
 
     missing_api = _DJ_MISSING_API.search(str(exc))
     if isinstance(exc, AttributeError) and missing_api:

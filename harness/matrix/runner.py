@@ -229,6 +229,9 @@ class _Combinations:
                 str(prepared.env.python),
                 *("-m", "harness.cli", "check", *targets),
                 *("--db", combo.db, "--image", image.name, "--json", str(report), "-q"),
+                # The matrix already runs combinations side by side: one check at a time
+                # within each, or the cores are oversubscribed.
+                *("--jobs", "1"),
             ]
             if self.request.timeout is not None:
                 command += ["--timeout", str(self.request.timeout)]

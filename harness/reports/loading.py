@@ -54,4 +54,5 @@ def result_from_dict(data: dict[str, Any]) -> ElementResult:
         warnings=list(data.get("warnings", [])),
         timings=dict(data.get("timings", {})),
         data_roundtrip=data.get("data_roundtrip"),
+        output=list(data.get("output", [])),
     )
