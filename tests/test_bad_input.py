@@ -291,7 +291,7 @@ OFFLINE_CASES: dict[str, tuple[Setup, int, list[str], list[str], dict[str, str]]
         _pyproject("[tool.harness]\ndatabase = 'mysql'\n"),
         2,
         ["pyproject.toml [tool.harness]: unknown key 'database'"],
-        ["hint: known keys: db,"],
+        ["hint: known keys: data, data_seed, db,"],
         {},
     ),
     "pyproject-wrong-type": (
