@@ -327,3 +327,20 @@ def test_decimals_and_floats_compare_exactly() -> None:
     assert not same_value("float64", 0.1 + 0.2, 0.3)
     assert not same_value("int", 3, "3")
     assert same_value("int", 3, numpy.int64(3))
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("server", ["mariadb"], indirect=True)
+def test_the_round_trip_leaves_the_check_process_as_it_found_it(server: ServerInfo) -> None:
+    """Its temporary stores are the harness's, not the Element's: no ``global_state`` failure.
+
+    In a process of its own, a check fails when ``dj.config`` differs afterwards; the
+    stores the round trip configures must be undone exactly (under 0.14: no key at all).
+    """
+    from harness.session import run_checks
+
+    report = run_checks([resolve_target("sample-roundtrip")], server, RUN, CheckOptions(), jobs=1)
+    (result,) = report.results
+    assert result.failure is None, result.failure
+    assert result.status == "passed", [c.to_dict() for c in result.checks if c.status == "failed"]
+    assert result.check("data_roundtrip").status == "passed"

@@ -55,7 +55,10 @@ def temporary_stores(names: list[str], root: Path) -> Iterator[dict[str, Path]]:
         yield {name: store_location(root, name) for name in names}
     finally:
         with contextlib.suppress(Exception):
-            config["stores"] = previous if previous is not None else {}
+            if previous is not None:
+                config["stores"] = previous
+            else:  # DataJoint 0.14 had no such key: leave none, as before the check
+                del config["stores"]
 
 
 def _keys(config: Any) -> set[str]:
