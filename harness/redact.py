@@ -13,10 +13,13 @@ import logging
 import re
 import secrets
 import string
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 _registered: set[str] = set()
+#: Called with every secret registered from now on (a check's process tells its parent).
+_listeners: list[Callable[[str], None]] = []
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@")
 
 
@@ -30,8 +33,20 @@ def new_password(length: int = 24) -> str:
 
 def register_secret(value: str | None) -> None:
     """Remember ``value`` so that :func:`redact_text` masks it from now on."""
-    if value and len(value) >= 4:
+    if value and len(value) >= 4 and value not in _registered:
         _registered.add(value)
+        for listener in _listeners:
+            listener(value)
+
+
+def on_secret(listener: Callable[[str], None]) -> None:
+    """Have ``listener`` called with each secret registered from now on.
+
+    A check runs in a process of its own and makes its namespace user's password
+    there; the parent, which prints the check's output and writes the reports,
+    must mask it too.
+    """
+    _listeners.append(listener)
 
 
 def redact_url(url: str) -> str:

@@ -30,6 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness import redact
 from harness.activation.failures import (
     ACTIVATION_ERROR,
     GLOBAL_STATE,
@@ -126,6 +127,7 @@ def _check(
 ) -> ElementResult:
     from harness.session import new_check
 
+    redact.on_secret(lambda secret: connection.send(("secret", secret)))
     cwd = _cwd()
     config = config_snapshot()
     check = new_check(

@@ -32,6 +32,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from harness import redact
 from harness.activation.failures import CRASH, PROCESS_EXIT, TIMEOUT, Failure
 from harness.activation.namespace import new_prefix
 from harness.activation.runner import CheckOptions
@@ -253,6 +254,8 @@ def _follow(child: _Running, on_step: Callable[[Target, str], None] | None) -> b
             child.step = str(payload)
             if on_step is not None:
                 on_step(child.target, child.step)
+        elif kind == "secret":  # the check's namespace password: masked here too
+            redact.register_secret(str(payload))
         elif kind == "result":
             child.data = payload
     if child.process.is_alive():
