@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from harness.reports.summary import stubs_text
+from harness.reports.summary import real_upstream_text, stubs_text
 from harness.results import PASSED, ElementResult
 
 _LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -59,6 +59,8 @@ def result_lines(result: ElementResult, verbose: bool) -> list[str]:
                 f"      mocked: tables {', '.join(result.mocked_tables) or '-'}; "
                 f"functions {', '.join(result.mocked_functions) or '-'}"
             )
+        if real_upstream_text(result):
+            lines.append(f"      real upstream: {real_upstream_text(result)}")
         if result.stubbed_imports:
             lines.append(f"      stubbed imports: {stubs_text(result)}")
         lines += [f"      warning: {warning}" for warning in result.warnings]

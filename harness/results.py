@@ -37,6 +37,8 @@ class ElementResult:
     tables: list[Table] = field(default_factory=list)
     mocked_tables: dict[str, str] = field(default_factory=dict)
     mocked_functions: list[str] = field(default_factory=list)
+    #: Where each upstream name came from: {"source": mock / element / spec, "table": path}.
+    upstream: dict[str, dict[str, str | None]] = field(default_factory=dict)
     linking_functions: dict[str, list[str]] = field(default_factory=dict)
     stubbed_imports: list[str] = field(default_factory=list)
     #: Each module stubbed, with the Element's import statement that asked for it.
@@ -79,6 +81,7 @@ class ElementResult:
             "schemas": self.schemas,
             "tables": [table.to_dict() for table in self.tables],
             "mocked": {"tables": self.mocked_tables, "functions": self.mocked_functions},
+            "upstream": dict(sorted(self.upstream.items())),
             "linking_functions": self.linking_functions,
             "stubbed_imports": self.stubbed_imports,
             "stub_sites": [site.to_dict() for site in self.stub_sites],

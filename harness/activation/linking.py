@@ -13,8 +13,9 @@ Two sources, because neither alone is complete:
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.activation.discovery import LoadedModule, QueuedTable
 from harness.activation.references import Reference, parse_references
@@ -275,3 +276,57 @@ def linking_names(tree: ast.AST) -> set[str]:
     visitor = _LinkingUseVisitor()
     visitor.visit(tree)
     return visitor.required | visitor.optional | visitor.tables | definition_heads(tree)
+
+
+def defined_classes(tree: ast.AST) -> set[str]:
+    """Names of the classes a module defines at its top level (its tables, by AST)."""
+    body = tree.body if isinstance(tree, ast.Module) else []
+    return {statement.name for statement in body if isinstance(statement, ast.ClassDef)}
+
+
+def element_upstream(
+    requirements: LinkingRequirements,
+    modules: Mapping[str, LoadedModule],
+    activated_at: Mapping[str, int],
+    exclude: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Upstream names that another module of the same Element defines, as its real tables.
+
+    ``project`` needs ``Lab`` from its linking module and ``element_lab.lab``,
+    activated in the same check, defines it: the real table is what a pipeline
+    would link, so it replaces a mock. ``activated_at`` gives the position of
+    the activation that declares each module; a provider counts only when it
+    is activated before every module that uses the name. A name two modules
+    define, one only read from code, one whose referenced parts the real table
+    lacks, or one in ``exclude`` (the spec's own choice) stays a mock.
+    """
+    excluded = set(exclude)
+    found: dict[str, Any] = {}
+    for key, table in requirements.tables.items():
+        if table.namespace is not None or key in excluded:
+            continue
+        # The module of each using table (``element_lab.project.ProjectUser``, or a part).
+        users = {
+            max((name for name in modules if used.startswith(name + ".")), key=len, default="")
+            for used in table.used_by
+        } - {""}
+        if not users or not users <= set(activated_at):
+            continue  # read from code only, or used where no activation is known: a mock
+        first_use = min(activated_at[user] for user in users)
+        candidates = [
+            value
+            for name, loaded in modules.items()
+            if name not in users
+            and name in activated_at
+            and activated_at[name] < first_use
+            and _is_own_table(value := vars(loaded.module).get(table.name), loaded)
+            and all(isinstance(getattr(value, part, None), type) for part in table.parts)
+        ]
+        if len(candidates) == 1:
+            found[key] = candidates[0]
+    return found
+
+
+def _is_own_table(value: object, loaded: LoadedModule) -> bool:
+    """Whether ``value`` is a table class declared in ``loaded``'s deferred schemas."""
+    return isinstance(value, type) and any(queued.cls is value for queued in loaded.tables)

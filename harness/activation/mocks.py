@@ -6,7 +6,8 @@ found: the attributes ``.proj`` renames demand, or else one ``<name>_id``
 integer. Functions return paths under a temporary directory, so an Element
 that asks for its data directory at activation gets one that exists. The spec
 can replace any mock with its own definition, and everything mocked is
-reported.
+reported. Names the Element defines itself in another module activated first
+are not mocked: the caller hands those real tables over in ``provided``.
 """
 
 from __future__ import annotations
@@ -157,3 +158,22 @@ def synthesize(
         module.__dict__[name] = _mock_function(name, data_root)
         result.functions.append(name)
     return result
+
+
+def upstream_sources(
+    mocked: Mapping[str, str], from_element: Mapping[str, Any], from_spec: Mapping[str, str]
+) -> dict[str, dict[str, str | None]]:
+    """Where each upstream name came from, for the report.
+
+    ``source`` is ``mock`` (declared here), ``element`` (a table of another
+    module of the same Element) or ``spec`` (the spec's ``[upstream]``);
+    ``table`` is the real table's dotted path (None for a mock).
+    """
+    sources: dict[str, dict[str, str | None]] = {
+        name: {"source": "mock", "table": None} for name in mocked
+    }
+    for name, cls in from_element.items():
+        sources[name] = {"source": "element", "table": f"{cls.__module__}.{cls.__name__}"}
+    for name, path in from_spec.items():
+        sources[name] = {"source": "spec", "table": path}
+    return sources

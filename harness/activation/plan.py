@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.activation.discovery import ModuleSource
-from harness.activation.linking import linking_names
+from harness.activation.linking import defined_classes, linking_names
 
 if TYPE_CHECKING:
     from harness.elements.spec import ActivateOverride
@@ -199,8 +199,15 @@ def order_by_imports(
             if source is not None:
                 # `analysis.activate` wants the pipeline's `imaging` module from its linking
                 # module: activate `imaging` first and hand over the real one.
-                wanted = linking_names(source.tree)
+                wanted = linking_names(source.tree) - defined_classes(source.tree)
                 needs |= {other for other in remaining if _leaf(other) in wanted}
+                # `project` wants `Lab`, which `lab` defines: activate `lab` first, so the
+                # real table can stand in for a mock.
+                needs |= {
+                    other
+                    for other in remaining
+                    if other in sources and wanted & defined_classes(sources[other].tree)
+                }
             if not any(other in needs for other in remaining if other != name):
                 break
         else:
@@ -242,3 +249,13 @@ def activation_groups(
         else:
             groups.append(([module], span))
     return [members for members, _ in groups]
+
+
+def activation_positions(steps: Sequence[ActivationStep]) -> dict[str, int]:
+    """The position of the activation that declares each module (its own, or a coverer's)."""
+    positions: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        positions.setdefault(step.module, index)
+        for covered in step.covers:
+            positions.setdefault(covered, index)
+    return positions

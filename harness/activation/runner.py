@@ -37,13 +37,14 @@ from harness.activation.failures import (
     Failure,
     classify,
 )
-from harness.activation.linking import LinkingRequirements, analyze
-from harness.activation.mocks import MockLinkingModule, synthesize
+from harness.activation.linking import LinkingRequirements, analyze, element_upstream
+from harness.activation.mocks import MockLinkingModule, synthesize, upstream_sources
 from harness.activation.namespace import Namespace
 from harness.activation.plan import (
     ActivationStep,
     PlanError,
     activation_groups,
+    activation_positions,
     choose_modules,
     covered_closure,
     order_by_imports,
@@ -365,13 +366,20 @@ class ElementCheck:
         assert self.namespace is not None
         with self.timer("mock_s"):
             try:
+                from_spec = self._activate_upstream(data_root, record)
+                from_element = element_upstream(
+                    requirements,
+                    self.loaded,
+                    activation_positions(steps),
+                    exclude={*self.target.mock_tables, *from_spec},
+                )
                 self.mock = synthesize(
                     requirements,
                     schema_name=self.namespace.schema(MOCK_STEM),
                     data_root=data_root,
                     definitions=self.target.mock_tables,
                     extra_functions=self.target.mock_functions,
-                    provided={**self._own_modules(), **self._activate_upstream(data_root, record)},
+                    provided={**self._own_modules(), **from_element, **from_spec},
                 )
             except Exception as exc:
                 self._fail(
@@ -388,6 +396,9 @@ class ElementCheck:
         self.result.mocked_tables.update(self.mock.tables)
         self.result.mocked_functions = sorted(
             set(self.result.mocked_functions) | set(self.mock.functions)
+        )
+        self.result.upstream.update(
+            upstream_sources(self.mock.tables, from_element, self.target.upstream)
         )
         timeout = self.target.timeout or self.options.timeout
         with self.timer("activate_s"):
@@ -470,6 +481,7 @@ class ElementCheck:
         loaded.module.activate(*args, **kwargs)
         loaded.module._harness_upstream_active = True
         self.result.mocked_tables.update(mock.tables)
+        self.result.upstream.update(upstream_sources(mock.tables, {}, {}))
         if record:
             self.result.activations.append(
                 {

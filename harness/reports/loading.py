@@ -46,6 +46,7 @@ def result_from_dict(data: dict[str, Any]) -> ElementResult:
         tables=[table_from_dict(table) for table in data.get("tables", [])],
         mocked_tables=dict(mocked.get("tables", {})),
         mocked_functions=list(mocked.get("functions", [])),
+        upstream=dict(data.get("upstream", {})),
         linking_functions=dict(data.get("linking_functions", {})),
         stubbed_imports=list(data.get("stubbed_imports", [])),
         stub_sites=[StubSite.from_dict(site) for site in data.get("stub_sites", [])],

@@ -98,13 +98,30 @@ def roundtrip_line(result: ElementResult) -> str | None:
 
 
 def mock_line(result: ElementResult) -> str | None:
-    if not result.mocked_tables and not result.mocked_functions and not result.stubbed_imports:
+    real = real_upstream_text(result)
+    if (
+        not result.mocked_tables
+        and not result.mocked_functions
+        and not result.stubbed_imports
+        and not real
+    ):
         return None
     parts = [f"mocked tables: {', '.join(result.mocked_tables) or '-'}"]
     parts.append(f"mocked functions: {', '.join(result.mocked_functions) or '-'}")
+    if real:
+        parts.append(f"real upstream: {real}")
     if result.stubbed_imports:
         parts.append(f"stubbed imports: {stubs_text(result)}")
     return "; ".join(parts)
+
+
+def real_upstream_text(result: ElementResult) -> str:
+    """Upstream names linked to real tables, with where from: ``Lab (element_lab.lab.Lab)``."""
+    return ", ".join(
+        f"{name} ({origin['table']})"
+        for name, origin in sorted(result.upstream.items())
+        if origin.get("source") != "mock"
+    )
 
 
 def stubs_text(result: ElementResult) -> str:
