@@ -35,7 +35,7 @@ from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
 from harness.roundtrip.columns import Column, UnknownType, column, declared_type, synthesize
 from harness.roundtrip.compare import describe, same_value
-from harness.roundtrip.reuse import headings_loaded_once
+from harness.roundtrip.reuse import headings_loaded_once, log_writers_built_once
 from harness.roundtrip.stores import store_location
 
 CHECK = "data_roundtrip"
@@ -116,7 +116,7 @@ def round_trip(
         with warnings.catch_warnings():
             # DataJoint 0.14 leaves attachment files open while it uploads them: noise.
             warnings.simplefilter("ignore", ResourceWarning)
-            with headings_loaded_once(known_headings):
+            with headings_loaded_once(known_headings), log_writers_built_once():
                 _fill_compare_delete(run, data_root)
     except Exception as exc:  # the server or DataJoint failed outside one table's rows
         where = f"{run.current}: " if run.current else ""

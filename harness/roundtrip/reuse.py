@@ -8,6 +8,11 @@ change while the check runs (the namespace's schemas are fixed by then). Within
 ones copy it; the delete itself stays DataJoint's own, only its reading of
 table definitions is shortened.
 
+DataJoint 0.14 also builds a ``~log`` writer for each table object that deletes
+rows, asking the server each time whether ``~log`` exists and who the user is:
+within :func:`log_writers_built_once` one writer per schema is built and shared,
+and every log entry is still written.
+
 (Row counts stay DataJoint's own ``len()``, one query per table: its
 ``count(DISTINCT key)`` takes a fraction of a millisecond on MySQL 9, where a
 ``COUNT(*)`` of a table, alone or in one ``UNION ALL`` over all tables, took ten
@@ -70,3 +75,26 @@ def headings_loaded_once(known: Iterable[Any] = ()) -> Iterator[None]:
         yield
     finally:
         heading_class._init_from_database = original
+
+
+@contextlib.contextmanager
+def log_writers_built_once() -> Iterator[None]:
+    """Within the block, DataJoint 0.14 builds one ``~log`` writer per schema and reuses it."""
+    module = compat.datajoint().table
+    original = getattr(module, "Log", None)
+    if not isinstance(original, type):  # DataJoint 2.x logs no deletes this way
+        yield
+        return
+    built: dict[tuple[int, str, bool], Any] = {}
+
+    def log_writer(conn: Any, database: str, skip_logging: bool = False) -> Any:
+        where = (id(conn), database, skip_logging)
+        if where not in built:
+            built[where] = original(conn, database=database, skip_logging=skip_logging)
+        return built[where]
+
+    module.Log = log_writer
+    try:
+        yield
+    finally:
+        module.Log = original
