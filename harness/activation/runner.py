@@ -1062,4 +1062,14 @@ class ElementCheck:
                 return
             self._verify(admin, before)
             with self.timer("roundtrip_s"):  # recorded as skipped when the check failed
-                round_trip(self.result, self.prefix, Path(data_root), self.options)
+                round_trip(
+                    self.result,
+                    self.prefix,
+                    Path(data_root),
+                    self.options,
+                    known_headings=[
+                        getattr(queued.cls, "_heading", None)
+                        for loaded in self.all_loaded
+                        for queued in loaded.tables
+                    ],
+                )

@@ -23,7 +23,7 @@ import inspect
 import random
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
 from harness.roundtrip.columns import Column, UnknownType, column, declared_type, synthesize
 from harness.roundtrip.compare import describe, same_value
+from harness.roundtrip.reuse import headings_loaded_once, log_writers_built_once
 from harness.roundtrip.stores import store_location
 
 CHECK = "data_roundtrip"
@@ -78,8 +79,18 @@ class _Run:
     tables: dict[str, _Table] = field(default_factory=dict)
 
 
-def round_trip(result: ElementResult, prefix: str, data_root: Path, options: Any) -> None:
-    """Run the check on the live connection and record it (and its seed) in ``result``."""
+def round_trip(
+    result: ElementResult,
+    prefix: str,
+    data_root: Path,
+    options: Any,
+    known_headings: Iterable[Any] = (),
+) -> None:
+    """Run the check on the live connection and record it (and its seed) in ``result``.
+
+    ``known_headings`` are headings of the activated tables, already loaded from the
+    server: the check reuses them instead of loading them again.
+    """
     if not options.data:
         result.add_check(
             CHECK, None, "not run: turned off (--no-data, HARNESS_NO_DATA, data = false)"
@@ -105,7 +116,8 @@ def round_trip(result: ElementResult, prefix: str, data_root: Path, options: Any
         with warnings.catch_warnings():
             # DataJoint 0.14 leaves attachment files open while it uploads them: noise.
             warnings.simplefilter("ignore", ResourceWarning)
-            _fill_compare_delete(run, data_root)
+            with headings_loaded_once(known_headings), log_writers_built_once():
+                _fill_compare_delete(run, data_root)
     except Exception as exc:  # the server or DataJoint failed outside one table's rows
         where = f"{run.current}: " if run.current else ""
         run.problems.append((f"{where}the round trip stopped: {_error(exc)}", run.current))
@@ -268,24 +280,51 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
         run.notes.append(f"cannot fill {table.shown}: its parent {missing} has no row to reference")
         return
     taken = {_key_of(table, row) for row in table.existing}
+    rows: list[tuple[dict[str, Any], bool]] = []
     for row_no in range(ROWS_PER_TABLE):
         row, is_root = _unique_row(run, table, row_no, taken)
         if row is None:
-            if not table.rows:
+            if not rows:
                 run.notes.append(
                     f"cannot fill {table.shown}: no primary key value left that is not taken"
                 )
-            return
-        try:
-            table.table.insert1(_to_insert(table, row, data_root), allow_direct_insert=True)
-        except Exception as exc:
-            run.problems.append((_insert_failure(table, row, exc), table.shown))
-            run.refused.add(table.full_name)
-            return
+            break
         taken.add(_key_of(table, row))
+        rows.append((row, is_root))
+    if not _insert_all(table, [row for row, _ in rows], data_root):
+        # One statement inserts all rows or none: insert them one by one to name the refused one.
+        for number, (row, _) in enumerate(rows):
+            try:
+                table.table.insert1(_to_insert(table, row, data_root), allow_direct_insert=True)
+            except Exception as exc:
+                run.problems.append((_insert_failure(table, row, exc), table.shown))
+                run.refused.add(table.full_name)
+                rows = rows[:number]
+                break
+    for row, is_root in rows:
         table.rows.append(row)
         if is_root:
             table.root_rows.append(row)
+
+
+def _insert_all(table: _Table, rows: list[dict[str, Any]], data_root: Path) -> bool:
+    """Insert ``rows`` in one statement; False if it failed (and so inserted none of them).
+
+    One statement takes one list of attributes: what a row leaves NULL by leaving it
+    out (the second row's nullable attributes) is given as None there.
+    """
+    if not rows:
+        return True
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    values = [_to_insert(table, row, data_root) for row in rows]
+    try:
+        table.table.insert(
+            [{name: value.get(name) for name in names} for value in values],
+            allow_direct_insert=True,
+        )
+    except Exception:
+        return False
+    return True
 
 
 def _candidates(run: _Run, parent: str) -> list[dict[str, Any]]:
@@ -390,19 +429,50 @@ def _fetch(table: _Table, key: dict[str, Any], fetched: Path) -> dict[str, Any]:
     return dict(restricted.fetch1(download_path=str(fetched)))
 
 
-def _compare(run: _Run, table: _Table) -> None:
-    for row in table.rows:
-        key = {name: row[name] for name in table.key}
+def _fetch_all(table: _Table, fetched: Path) -> list[dict[str, Any]]:
+    """Every inserted row of ``table`` in one query (empty if that query failed)."""
+    restricted = table.table & [{name: row[name] for name in table.key} for row in table.rows]
+    try:
+        if compat.major_version() >= 2:
+            return [dict(row) for row in restricted.to_dicts()]
+        return [dict(row) for row in restricted.fetch(as_dict=True, download_path=str(fetched))]
+    except Exception:
+        return []
+
+
+def _same_key(table: _Table, row: dict[str, Any], back: dict[str, Any]) -> bool:
+    for name in table.key:
+        inserted, returned = row.get(name), back.get(name)
+        described = table.columns.get(name)
         try:
-            back = _fetch(table, key, run.fetched)
-        except Exception as exc:
-            run.problems.append(
-                (
-                    f"{table.shown}: fetching a synthesized row back failed: {_error(exc)}",
-                    table.shown,
+            if described is not None and described.kind != "copied":
+                if not same_value(described.kind, inserted, returned):
+                    return False
+            elif not (inserted == returned or str(inserted) == str(returned)):
+                return False
+        except Exception:
+            return False
+    return True
+
+
+def _compare(run: _Run, table: _Table) -> None:
+    fetched_all = _fetch_all(table, run.fetched) if table.rows else []
+    for row in table.rows:
+        matches = [back for back in fetched_all if _same_key(table, row, back)]
+        if len(matches) == 1:
+            back = matches[0]
+        else:  # not told apart in one fetch: fetch this row on its own
+            key = {name: row[name] for name in table.key}
+            try:
+                back = _fetch(table, key, run.fetched)
+            except Exception as exc:
+                run.problems.append(
+                    (
+                        f"{table.shown}: fetching a synthesized row back failed: {_error(exc)}",
+                        table.shown,
+                    )
                 )
-            )
-            return
+                return
         for name, described in table.columns.items():
             if described.has_default or described.kind == "copied":
                 continue
