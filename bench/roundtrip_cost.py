@@ -25,26 +25,13 @@ from pathlib import Path
 from typing import Any
 
 IMAGE = "element-harness/mysql:9.7"
-ELEMENTS: tuple[str, ...] = (
-    "element-lab",
-    "element-animal",
-    "element-session",
-    "element-event",
-    "element-array-ephys",
-    "element-calcium-imaging",
-    "element-deeplabcut",
-    "element-electrode-localization",
-    "element-facemap",
-    "element-miniscope",
-    "element-optogenetics",
-    "element-zstack",
-)
 ACTIVATION_STEPS = ("namespace_s", "import_s", "plan_s", "mock_s", "activate_s")
 
 
 def measure(rounds: int) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from common import machine, say
+    from elements_e2e import ELEMENTS
 
     from harness.activation import compat
     from harness.activation.namespace import new_prefix
