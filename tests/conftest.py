@@ -145,3 +145,26 @@ def installed_harness(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.installed import create_installed_harness
 
     return create_installed_harness(tmp_path_factory.mktemp("installed-harness"))
+
+
+def check_in_process(target: str, server: Any, *, run: Any, **options: Any) -> Any:
+    """One check of ``target`` in this process, in a fresh namespace of ``run``.
+
+    ``options`` are :class:`~harness.activation.runner.CheckOptions` fields. Modules bind
+    their run once: ``check = functools.partial(check_in_process, run=RUN)``.
+    """
+    from harness.activation.namespace import new_prefix
+    from harness.activation.runner import CheckOptions, ElementCheck
+    from harness.elements.targets import resolve_target
+
+    return ElementCheck(
+        resolve_target(target), server, new_prefix(run.run_id), CheckOptions(**options)
+    ).run()
+
+
+def started_server(backend: str, image: str, run: Any) -> Any:
+    """A server of ``backend`` from ``image`` for ``run`` (a context manager)."""
+    from harness.db.provider import provide_server
+    from harness.settings import Settings
+
+    return provide_server(Settings(db=backend, image=image, startup_timeout=90), run)

@@ -7,6 +7,7 @@ name the module, table or definition line at fault.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MYSQL, harness_command
+from conftest import MYSQL, check_in_process, harness_command, started_server
 
 from harness.activation import compat
 from harness.activation.failures import ACTIVATION_ERROR, FAILURE_CLASSES
@@ -33,19 +34,13 @@ REAL_ELEMENTS = sorted(path.stem for path in (ROOT / "elements").glob("*.toml"))
 RUN = RunIdentity.new()
 
 
+check = functools.partial(check_in_process, run=RUN)
+
+
 @pytest.fixture(scope="module")
 def mysql_server() -> Iterator[ServerInfo]:
-    from harness.db.provider import provide_server
-    from harness.settings import Settings
-
-    with provide_server(Settings(db="mysql", image=MYSQL, startup_timeout=90), RUN) as server:
+    with started_server("mysql", MYSQL, RUN) as server:
         yield server
-
-
-def check(target: str, server: ServerInfo, **options: Any) -> ElementResult:
-    return ElementCheck(
-        resolve_target(target), server, new_prefix(RUN.run_id), CheckOptions(**options)
-    ).run()
 
 
 def checks_by_name(result: ElementResult) -> dict[str, str]:

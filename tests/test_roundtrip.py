@@ -14,6 +14,7 @@ Tests that need no server check the synthesizer and the comparison on their own.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import random
 import re
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy
 import pytest
-from conftest import MARIADB, MYSQL, POSTGRES
+from conftest import MARIADB, MYSQL, POSTGRES, check_in_process, started_server
 
 from harness.activation import compat
 from harness.activation.namespace import new_prefix
@@ -51,19 +52,11 @@ ROUNDTRIP_TABLES = 10
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
-    from harness.db.provider import provide_server
-    from harness.settings import Settings
-
-    backend = request.param
-    settings = Settings(db=backend, image=IMAGES[backend], startup_timeout=90)
-    with provide_server(settings, RUN) as started:
+    with started_server(request.param, IMAGES[request.param], RUN) as started:
         yield started
 
 
-def check(target: str, server: ServerInfo, **options: Any) -> ElementResult:
-    return ElementCheck(
-        resolve_target(target), server, new_prefix(RUN.run_id), CheckOptions(**options)
-    ).run()
+check = functools.partial(check_in_process, run=RUN)
 
 
 def roundtrip_failures(result: ElementResult) -> list[str]:

@@ -7,6 +7,7 @@ deployment has (``lab varchar(24)``), not a mock's ``lab_id int``.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from collections.abc import Iterator
@@ -14,13 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MYSQL, harness_command
+from conftest import MYSQL, check_in_process, harness_command, started_server
 
 from harness.activation import compat
-from harness.activation.namespace import new_prefix
-from harness.activation.runner import CheckOptions, ElementCheck
 from harness.db.server import ServerInfo
-from harness.elements.targets import resolve_target
 from harness.manifest import find_manifest
 from harness.resources import manifests_dir
 from harness.results import ElementResult
@@ -32,19 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = RunIdentity.new()
 
 
+check = functools.partial(check_in_process, run=RUN)
+
+
 @pytest.fixture(scope="module")
 def mysql_server() -> Iterator[ServerInfo]:
-    from harness.db.provider import provide_server
-    from harness.settings import Settings
-
-    with provide_server(Settings(db="mysql", image=MYSQL, startup_timeout=90), RUN) as server:
+    with started_server("mysql", MYSQL, RUN) as server:
         yield server
-
-
-def check(target: str, server: ServerInfo, **options: Any) -> ElementResult:
-    return ElementCheck(
-        resolve_target(target), server, new_prefix(RUN.run_id), CheckOptions(**options)
-    ).run()
 
 
 def manifest(name: str, version: str | None, backend: str = "mysql") -> dict[str, Any]:
