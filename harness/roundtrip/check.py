@@ -35,7 +35,11 @@ from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
 from harness.roundtrip.columns import Column, UnknownType, column, declared_type, synthesize
 from harness.roundtrip.compare import describe, same_value
-from harness.roundtrip.reuse import deletes_not_logged, headings_loaded_once
+from harness.roundtrip.reuse import (
+    constraints_read_once,
+    deletes_not_logged,
+    headings_loaded_once,
+)
 from harness.roundtrip.stores import store_location
 
 CHECK = "data_roundtrip"
@@ -184,7 +188,8 @@ def _fill_compare_delete(run: _Run, data_root: Path) -> None:
             run.current = table.shown
             _compare(run, table)
     run.current = None
-    _delete(run)
+    with constraints_read_once(connection, run.prefix):
+        _delete(run)
 
 
 def _topological(graph: Any) -> list[str]:
