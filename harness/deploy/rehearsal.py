@@ -1,0 +1,203 @@
+"""Rehearse an apply on a throwaway copy of the target before touching the target.
+
+A plan computed from the catalog cannot know everything the server will say
+to its statements (a foreign-key constraint name already taken in the schema,
+a setting that changes a default). So before the real apply, the same
+activation runs against a throwaway container of the same backend (the
+harness's own images, :mod:`harness.db.container`, labelled and swept like
+every harness container), loaded with the target's current DDL of the affected
+schemas (``SHOW CREATE DATABASE`` / ``SHOW CREATE TABLE``, no rows) and its
+server settings that shape a ``CREATE``; then the same verification as the
+real apply. A failure names the statement the server rejected; the target has
+not been touched. The container is removed on every way out.
+
+The copy is of the schema, not of the data or the privileges: what depends on
+rows (none of apply's statements do; it only creates) or on the deploying
+user's grants is not rehearsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.db.backends import get_backend
+from harness.db.backends.base import Backend
+from harness.db.container import ContainerServer, resolve_image, start_container_server
+from harness.db.external import ExternalTarget, server_backend
+from harness.db.provider import default_image_for
+from harness.db.sweep import sweep_containers
+from harness.deploy.apply import ApplyResult, activate_pipeline, summarize
+from harness.deploy.live import existing_schemas
+from harness.deploy.pipeline import LoadedElement
+from harness.deploy.planner import CREATE, DeployPlan, compute_plan
+from harness.redact import redact_text
+from harness.runinfo import LABEL_PREFIX, RunIdentity
+
+#: Marks a rehearsal server among a run's containers.
+LABEL_PURPOSE = f"{LABEL_PREFIX}.purpose"
+PURPOSE = "deploy-rehearsal"
+#: Seconds a rehearsal server may take to accept SQL.
+STARTUP_TIMEOUT = 180.0
+
+
+@dataclass
+class Rehearsal:
+    """What happened on the throwaway server."""
+
+    image: str
+    version: str
+    target_version: str
+    loaded_tables: int = 0
+    result: ApplyResult | None = None
+    #: The statement the server rejected, when one was.
+    failed_statement: str | None = None
+    #: A reason the rehearsal is not faithful (its plan differs from the target's).
+    problem: str | None = None
+    settings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and self.result is not None and self.result.ok
+
+
+def _minor(version: str) -> str:
+    found = re.search(r"\d+\.\d+", version)
+    return found.group(0) if found else version
+
+
+@contextmanager
+def failing_statements() -> Iterator[list[str]]:
+    """Record every SQL statement DataJoint's connection sends that raises.
+
+    DataJoint's errors carry the server's message but not the statement; the
+    report must say which one the rehearsal server rejected. Only this process's
+    own DataJoint is wrapped, only for the rehearsal, and the query still runs.
+    """
+    from datajoint.connection import Connection
+
+    original = Connection.query
+    failed: list[str] = []
+
+    def query(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, sql, *args, **kwargs)
+        except Exception:
+            failed.append(sql)
+            raise
+
+    Connection.query = query  # type: ignore[method-assign]
+    try:
+        yield failed
+    finally:
+        Connection.query = original  # type: ignore[method-assign]
+
+
+def _start(backend: Backend, image: str | None) -> ContainerServer:
+    run = RunIdentity.new()
+    sweep_containers(run)
+    return start_container_server(
+        backend,
+        resolve_image(image or default_image_for(backend)),
+        run,
+        timeout=STARTUP_TIMEOUT,
+        extra_labels={LABEL_PURPOSE: PURPOSE},
+    )
+
+
+def _plan_lines(plan: DeployPlan) -> tuple[list[str], list[tuple[str, list[str]]], list[str]]:
+    return (
+        plan.schemas_to_create,
+        [(t.name, t.ddl) for t in plan.all(CREATE)],
+        [c.render() for c in plan.drift],
+    )
+
+
+def rehearse(
+    backend: Backend,
+    connection: Any,
+    elements: list[LoadedElement],
+    plan: DeployPlan,
+    schemas: list[str],
+    say: Callable[[str], None],
+    *,
+    image: str | None = None,
+) -> Rehearsal:
+    """Apply ``plan`` (computed on the target behind ``connection``) on a throwaway copy.
+
+    ``schemas`` are the affected schemas (:func:`~harness.deploy.fingerprint.affected_schemas`);
+    ``elements`` are activated against the copy, so the real apply imports them afresh.
+    """
+    target_version = backend.server_version(connection)
+    flavour = get_backend(server_backend(backend.name, target_version))
+    present = sorted(existing_schemas(flavour, connection, schemas))
+    statements = [s for schema in present for s in flavour.schema_ddl(connection, schema)]
+    server = _start(flavour, image)
+    info = server.info
+    shown = info.image.name if info.image else "?"
+    outcome = Rehearsal(image=shown, version=info.version, target_version=target_version)
+    try:
+        say(
+            f"rehearsal: {flavour.name} {info.version} (image {shown}, throwaway container "
+            f"{info.container_id[:12] if info.container_id else ''})"
+        )
+        if _minor(info.version) != _minor(target_version):
+            say(
+                f"rehearsal: note: the target runs {target_version}; choose a matching image "
+                "with --rehearse-image"
+            )
+        copy = flavour.connect(info.host, info.port, info.admin_user, info.admin_password)
+        try:
+            outcome.settings = flavour.copy_server_settings(connection, copy)
+            flavour.load_ddl(copy, statements)
+            outcome.loaded_tables = sum(1 for s in statements if s.startswith("CREATE TABLE"))
+            say(
+                f"rehearsal: loaded the target's DDL of {len(present)} schema(s), "
+                f"{outcome.loaded_tables} table(s)"
+            )
+            before = compute_plan(flavour, copy, elements)
+            if _plan_lines(before) != _plan_lines(plan):
+                outcome.problem = (
+                    "the copy's plan differs from the target's, so the rehearsal would not "
+                    "rehearse this plan (is every affected schema readable by the deploying user?)"
+                )
+                return outcome
+            target = ExternalTarget(
+                backend=flavour.name,
+                host=info.host,
+                port=info.port,
+                user=info.admin_user,
+                password=info.admin_password,
+                origin="rehearsal",
+            )
+            with failing_statements() as failed:
+                error = activate_pipeline(target, elements, lambda text: say(f"rehearsal: {text}"))
+            if error is not None and failed:
+                outcome.failed_statement = redact_text(failed[-1])
+            after = compute_plan(flavour, copy, elements)
+            outcome.result = summarize(before, after, plan.drift, error)
+        finally:
+            copy.close()
+    finally:
+        server.stop()
+    return outcome
+
+
+def render_rehearsal(outcome: Rehearsal) -> list[str]:
+    """The lines a failed rehearsal adds to the output."""
+    lines = ["rehearsal FAILED: the plan did not apply cleanly on the copy of the target"]
+    if outcome.problem:
+        lines.append(f"    {outcome.problem}")
+    result = outcome.result
+    if outcome.failed_statement:
+        lines.append("    statement the server rejected:")
+        lines += [f"        {line}" for line in outcome.failed_statement.strip().splitlines()]
+    if result is not None and result.error:
+        lines.append(f"    error: {result.error}")
+    if result is not None and result.remaining:
+        lines.append(f"    verification on the copy: {len(result.remaining)} difference(s)")
+        lines += [f"        {line}" for line in result.remaining]
+    return lines
