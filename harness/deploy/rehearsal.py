@@ -34,6 +34,7 @@ from harness.deploy.apply import ApplyResult, activate_pipeline, summarize
 from harness.deploy.live import existing_schemas
 from harness.deploy.pipeline import LoadedElement
 from harness.deploy.planner import CREATE, DeployPlan, compute_plan
+from harness.errors import HarnessError
 from harness.redact import redact_text
 from harness.runinfo import LABEL_PREFIX, RunIdentity
 
@@ -96,16 +97,53 @@ def failing_statements() -> Iterator[list[str]]:
         Connection.query = original  # type: ignore[method-assign]
 
 
+class RehearsalError(HarnessError):
+    """The copy of the target could not be made; the target was not touched."""
+
+    exit_code = 1
+
+
+_WITHOUT = "or apply without rehearsal: --no-rehearse"
+
+
 def _start(backend: Backend, image: str | None) -> ContainerServer:
     run = RunIdentity.new()
-    sweep_containers(run)
-    return start_container_server(
-        backend,
-        resolve_image(image or default_image_for(backend)),
-        run,
-        timeout=STARTUP_TIMEOUT,
-        extra_labels={LABEL_PURPOSE: PURPOSE},
-    )
+    try:
+        sweep_containers(run)
+        return start_container_server(
+            backend,
+            resolve_image(image or default_image_for(backend)),
+            run,
+            timeout=STARTUP_TIMEOUT,
+            extra_labels={LABEL_PURPOSE: PURPOSE},
+        )
+    except HarnessError as exc:
+        hint = f"{exc.hint}; {_WITHOUT}" if exc.hint else _WITHOUT
+        raise type(exc)(f"cannot start the rehearsal server: {exc.message}", hint=hint) from None
+
+
+def _target_ddl(backend: Backend, connection: Any, schemas: list[str]) -> list[str]:
+    statements = []
+    for schema in schemas:
+        try:
+            statements += backend.schema_ddl(connection, schema)
+        except backend.driver_errors() as exc:
+            raise RehearsalError(
+                f"cannot read the DDL of schema {schema} on the target for the rehearsal: "
+                f"{redact_text(str(exc))}",
+                hint=f"the deploying user needs to see its tables (SELECT); {_WITHOUT}",
+            ) from None
+    return statements
+
+
+def _load(backend: Backend, copy: Any, statements: list[str]) -> None:
+    try:
+        backend.load_ddl(copy, statements)
+    except backend.driver_errors() as exc:
+        raise RehearsalError(
+            f"the rehearsal server did not accept the target's own DDL: {redact_text(str(exc))}",
+            hint=f"give an image of the target's server version: --rehearse-image; {_WITHOUT}",
+        ) from None
 
 
 def _plan_lines(plan: DeployPlan) -> tuple[list[str], list[tuple[str, list[str]]], list[str]]:
@@ -134,7 +172,7 @@ def rehearse(
     target_version = backend.server_version(connection)
     flavour = get_backend(server_backend(backend.name, target_version))
     present = sorted(existing_schemas(flavour, connection, schemas))
-    statements = [s for schema in present for s in flavour.schema_ddl(connection, schema)]
+    statements = _target_ddl(flavour, connection, present)
     server = _start(flavour, image)
     info = server.info
     shown = info.image.name if info.image else "?"
@@ -152,7 +190,7 @@ def rehearse(
         copy = flavour.connect(info.host, info.port, info.admin_user, info.admin_password)
         try:
             outcome.settings = flavour.copy_server_settings(connection, copy)
-            flavour.load_ddl(copy, statements)
+            _load(flavour, copy, statements)
             outcome.loaded_tables = sum(1 for s in statements if s.startswith("CREATE TABLE"))
             say(
                 f"rehearsal: loaded the target's DDL of {len(present)} schema(s), "
@@ -199,5 +237,6 @@ def render_rehearsal(outcome: Rehearsal) -> list[str]:
         lines.append(f"    error: {result.error}")
     if result is not None and result.remaining:
         lines.append(f"    verification on the copy: {len(result.remaining)} difference(s)")
-        lines += [f"        {line}" for line in result.remaining]
+        if result.error is None:  # after an error, the rest of the plan simply did not run
+            lines += [f"        {line}" for line in result.remaining]
     return lines
