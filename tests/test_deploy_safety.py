@@ -193,6 +193,11 @@ def test_saved_plan_of_another_pipeline_or_target_or_edited_is_refused(
     code, output = deploy(str(full), "--target", target, "--apply", str(tampered))
     assert code == 2, output
     assert "was edited" in output
+    del document["plan"]["statements"]
+    tampered.write_text(json.dumps(document), encoding="utf-8")
+    code, output = deploy(str(full), "--target", target, "--apply", str(tampered))
+    assert code == 2, output
+    assert "is malformed: plan.statements is missing or not a list" in output
 
     code, output = deploy(str(full), "--target", target, "--apply", str(tmp_path / "none.json"))
     assert code == 2 and "does not exist" in output
@@ -415,3 +420,31 @@ def test_no_rehearse_applies_without_a_rehearsal(server, admin, tmp_path):
     assert section(output, "created tables") == expected_names(
         prefix, range(len(SCENARIO.manifests))
     )
+
+
+def test_mariadb_target_is_rehearsed_on_mariadb(mariadb_server, tmp_path):
+    """A ``mysql://`` URL that leads to MariaDB: the copy is MariaDB too, loaded with its DDL."""
+    connection = MYSQL_BACKEND.connect(
+        mariadb_server.host,
+        mariadb_server.port,
+        mariadb_server.admin_user,
+        mariadb_server.admin_password,
+    )
+    try:
+        prod = make_production(mariadb_server, connection, tmp_path, None)
+        before = fingerprint(connection)
+        code, output = deploy(
+            str(prod.full), "--target", url(mariadb_server, prod.user, prod.password), "--apply"
+        )
+        assert code == 0, output
+        assert re.search(r"rehearsal: mariadb 10\.11\S* \(image \S*mariadb", output), output
+        assert "rehearsal: note" not in output  # same server version as the target
+        assert "rehearsal passed" in output
+        assert section(output, "created tables") == remaining_names(prod.prefix)
+        after = fingerprint(connection)
+        assert {k: v for k, v in after["tables"].items() if k in prod.existing} == {
+            k: v for k, v in before["tables"].items() if k in prod.existing
+        }
+    finally:
+        connection.close()
+    assert rehearsal_containers() == []

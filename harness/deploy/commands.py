@@ -57,9 +57,11 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Compare the target's schemas with what each Element release declares "
         "(its manifest) and show the plan (the default); with --apply, create what is "
         "missing by activating the pipeline, never dropping, altering or deleting, then "
-        "verify. See docs/deploy.md.",
-        epilog="exit status: 0 done, 1 refused (drift) or failed part way, 2 configuration, "
-        "connection or credentials error",
+        "verify; an apply holds the server's deploy lock and is rehearsed first on a "
+        "throwaway copy of the target. See docs/deploy.md.",
+        epilog="exit status: 0 done, 1 refused (drift, a stale saved plan, a failed rehearsal, "
+        "the deploy lock held too long) or failed part way, 2 configuration, connection or "
+        "credentials error",
     )
     parser.add_argument("pipeline", metavar="PIPELINE", help="pipeline spec (.toml) or its name")
     parser.add_argument(

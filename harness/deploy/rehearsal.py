@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harness.db.backends import get_backend
@@ -33,7 +33,8 @@ from harness.db.sweep import sweep_containers
 from harness.deploy.apply import ApplyResult, activate_pipeline, summarize
 from harness.deploy.live import existing_schemas
 from harness.deploy.pipeline import LoadedElement
-from harness.deploy.planner import CREATE, DeployPlan, compute_plan
+from harness.deploy.planner import DeployPlan, compute_plan
+from harness.deploy.saved_plan import plan_differences, reviewed_plan
 from harness.errors import HarnessError
 from harness.redact import redact_text
 from harness.runinfo import LABEL_PREFIX, RunIdentity
@@ -49,16 +50,11 @@ STARTUP_TIMEOUT = 180.0
 class Rehearsal:
     """What happened on the throwaway server."""
 
-    image: str
-    version: str
-    target_version: str
-    loaded_tables: int = 0
     result: ApplyResult | None = None
     #: The statement the server rejected, when one was.
     failed_statement: str | None = None
     #: A reason the rehearsal is not faithful (its plan differs from the target's).
     problem: str | None = None
-    settings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,14 +142,6 @@ def _load(backend: Backend, copy: Any, statements: list[str]) -> None:
         ) from None
 
 
-def _plan_lines(plan: DeployPlan) -> tuple[list[str], list[tuple[str, list[str]]], list[str]]:
-    return (
-        plan.schemas_to_create,
-        [(t.name, t.ddl) for t in plan.all(CREATE)],
-        [c.render() for c in plan.drift],
-    )
-
-
 def rehearse(
     backend: Backend,
     connection: Any,
@@ -176,7 +164,7 @@ def rehearse(
     server = _start(flavour, image)
     info = server.info
     shown = info.image.name if info.image else "?"
-    outcome = Rehearsal(image=shown, version=info.version, target_version=target_version)
+    outcome = Rehearsal()
     try:
         say(
             f"rehearsal: {flavour.name} {info.version} (image {shown}, throwaway container "
@@ -189,18 +177,22 @@ def rehearse(
             )
         copy = flavour.connect(info.host, info.port, info.admin_user, info.admin_password)
         try:
-            outcome.settings = flavour.copy_server_settings(connection, copy)
+            settings = flavour.copy_server_settings(connection, copy)
             _load(flavour, copy, statements)
-            outcome.loaded_tables = sum(1 for s in statements if s.startswith("CREATE TABLE"))
+            tables = sum(1 for s in statements if s.startswith("CREATE TABLE"))
             say(
                 f"rehearsal: loaded the target's DDL of {len(present)} schema(s), "
-                f"{outcome.loaded_tables} table(s)"
+                f"{tables} table(s); settings copied: {', '.join(settings) or '-'}"
             )
             before = compute_plan(flavour, copy, elements)
-            if _plan_lines(before) != _plan_lines(plan):
+            differences = plan_differences(
+                reviewed_plan(plan, elements), reviewed_plan(before, elements)
+            )
+            if differences:
                 outcome.problem = (
-                    "the copy's plan differs from the target's, so the rehearsal would not "
-                    "rehearse this plan (is every affected schema readable by the deploying user?)"
+                    "the copy's plan differs from the target's, so this plan would not be "
+                    f"rehearsed ({'; '.join(differences)}); can the deploying user read every "
+                    "affected schema?"
                 )
                 return outcome
             target = ExternalTarget(

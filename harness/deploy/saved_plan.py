@@ -131,15 +131,50 @@ def read_plan(path: Path) -> dict[str, Any]:
             f"reads version {PLAN_VERSION}",
             hint="make the plan again with this harness",
         )
-    for key in ("pipeline", "target", "fingerprint", "target_state", "plan"):
-        if key not in document:
-            raise ConfigurationError(f"plan file {path} has no {key!r}", hint=hint)
+    problem = _shape_problem(document)
+    if problem is not None:
+        raise ConfigurationError(f"plan file {path} is malformed: {problem}", hint=hint)
     if TargetState(document["target_state"]).fingerprint != document["fingerprint"]:
         raise ConfigurationError(
             f"plan file {path} was edited: its target state no longer matches its fingerprint",
             hint="a reviewed plan cannot be changed by hand; make the plan again",
         )
     return document
+
+
+#: Where each part of a plan file is, and what type it must have.
+_SHAPE: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("pipeline",), dict),
+    (("pipeline", "name"), str),
+    (("pipeline", "sha256"), str),
+    (("target",), dict),
+    (("fingerprint",), str),
+    (("target_state",), dict),
+    (("target_state", "schemas"), dict),
+    (("target_state", "tables"), list),
+    (("target_state", "other_tables"), list),
+    (("plan",), dict),
+    (("plan", "elements"), list),
+    (("plan", "statements"), list),
+)
+
+
+_KIND = {str: "a string", dict: "an object", list: "a list"}
+
+
+def _shape_problem(document: Mapping[str, Any]) -> str | None:
+    """The first key missing or of the wrong type (None: the shape is right)."""
+    for keys, kind in _SHAPE:
+        value: Any = document
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, kind):
+            return (
+                f"{'.'.join(keys)} is missing or not a{'n' if kind is str else ''} {kind.__name__}"
+            )
+    if not all(isinstance(e, dict) and "element" in e for e in document["plan"]["elements"]):
+        return "plan.elements holds an entry without an element"
+    return None
 
 
 def binding_problems(
