@@ -448,3 +448,23 @@ def test_mariadb_target_is_rehearsed_on_mariadb(mariadb_server, tmp_path):
     finally:
         connection.close()
     assert rehearsal_containers() == []
+
+
+def test_rehearsal_server_that_cannot_start_is_a_clear_error(server, admin, tmp_path):
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-NoImg"
+    create_user(admin, user, password, None, prefix)
+    before = fingerprint(admin)
+    code, output = deploy(
+        str(write_pipeline(tmp_path, prefix)),
+        "--target",
+        url(server, user, password),
+        "--apply",
+        "--rehearse-image",
+        "element-harness/no-such-image:0",
+    )
+    assert code == 2, output
+    assert "cannot start the rehearsal server: image 'element-harness/no-such-image:0'" in output
+    assert "--no-rehearse" in output
+    assert "\nactivating" not in output
+    assert fingerprint(admin) == before
