@@ -1,25 +1,49 @@
-"""``harness deploy PIPELINE --target URL [--plan | --apply]``.
+"""``harness deploy PIPELINE --target URL [--plan [--out PLAN.json] | --apply [PLAN.json]]``.
+
+An apply runs in this order, so that nothing reaches the target that was not
+planned, reviewed and rehearsed against what the target holds at that moment:
+take the server's deploy lock (:mod:`harness.deploy.lock`), compute the plan
+afresh, check a saved plan's binding and fingerprint
+(:mod:`harness.deploy.saved_plan`), refuse drift, rehearse on a throwaway copy
+(:mod:`harness.deploy.rehearsal`), activate on the target, verify, release.
 
 Exit status: 0 the plan was shown, or apply created what was missing and the
-target verified; 1 apply refused (drift) or failed part way, or verification
-found differences; 2 the pipeline file, the URL, the connection or the
-credentials are wrong (nothing was changed).
+target verified; 1 apply refused (drift, a stale or foreign saved plan, a
+failed rehearsal, the lock held too long) or failed part way, or verification
+found differences; 2 the pipeline file, the plan file, the URL, the connection
+or the credentials are wrong (nothing was changed).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.db.backends import get_backend
+from harness.db.backends.base import Backend
+from harness.db.external import ExternalTarget
 from harness.deploy.apply import ApplyResult, activate_pipeline, refusal, summarize
-from harness.deploy.pipeline import loaded_pipeline
-from harness.deploy.planner import CREATE, compute_plan
+from harness.deploy.fingerprint import affected_schemas, read_state, state_changes
+from harness.deploy.live import read_schemas
+from harness.deploy.lock import DEFAULT_LOCK_TIMEOUT, deploy_lock
+from harness.deploy.pipeline import LoadedElement, loaded_pipeline
+from harness.deploy.planner import CREATE, DeployPlan, compute_plan
+from harness.deploy.rehearsal import rehearse, render_rehearsal
 from harness.deploy.render import render_plan, summary
-from harness.deploy.spec import find_pipeline, load_pipeline
+from harness.deploy.saved_plan import (
+    binding_problems,
+    plan_differences,
+    plan_document,
+    read_plan,
+    reviewed_plan,
+    write_plan,
+)
+from harness.deploy.spec import PipelineSpec, find_pipeline, load_pipeline
 from harness.deploy.target import PASSWORD_ENV, connect, resolve_target
+from harness.errors import ConfigurationError
 from harness.redact import redact_text
 
 EXIT_OK, EXIT_REFUSED = 0, 1
@@ -33,9 +57,11 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Compare the target's schemas with what each Element release declares "
         "(its manifest) and show the plan (the default); with --apply, create what is "
         "missing by activating the pipeline, never dropping, altering or deleting, then "
-        "verify. See docs/deploy.md.",
-        epilog="exit status: 0 done, 1 refused (drift) or failed part way, 2 configuration, "
-        "connection or credentials error",
+        "verify; an apply holds the server's deploy lock and is rehearsed first on a "
+        "throwaway copy of the target. See docs/deploy.md.",
+        epilog="exit status: 0 done, 1 refused (drift, a stale saved plan, a failed rehearsal, "
+        "the deploy lock held too long) or failed part way, 2 configuration, connection or "
+        "credentials error",
     )
     parser.add_argument("pipeline", metavar="PIPELINE", help="pipeline spec (.toml) or its name")
     parser.add_argument(
@@ -46,7 +72,20 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show the plan only (the default)")
-    mode.add_argument("--apply", action="store_true", help="create what the plan lists")
+    mode.add_argument(
+        "--apply",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PLAN.json",
+        help="create what the plan lists; with PLAN.json, exactly that saved plan, refused if "
+        "the target changed since it was made",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PLAN.json",
+        help="write the plan, bound to the target's current state, for --apply PLAN.json",
+    )
     parser.add_argument(
         "--allow-additive-drift",
         action="store_true",
@@ -56,6 +95,25 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--timeout", type=float, default=10.0, metavar="S", help="connect timeout (default 10 s)"
     )
     parser.add_argument("--no-ddl", action="store_true", help="do not print the CREATE statements")
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=DEFAULT_LOCK_TIMEOUT,
+        metavar="S",
+        help="how long apply waits for another apply on the server to finish "
+        f"(default {DEFAULT_LOCK_TIMEOUT:g} s)",
+    )
+    parser.add_argument(
+        "--no-rehearse",
+        dest="rehearse",
+        action="store_false",
+        help="apply without first rehearsing on a throwaway copy of the target",
+    )
+    parser.add_argument(
+        "--rehearse-image",
+        metavar="IMAGE",
+        help="image of the rehearsal server (default: the harness's image of the backend)",
+    )
     return parser
 
 
@@ -76,6 +134,22 @@ def _print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
         say(f"verified: {result.verified} table(s) match their manifests")
 
 
+RE_PLAN = "review a new plan: harness deploy PIPELINE --target URL --plan --out PLAN.json"
+
+
+@dataclass
+class _Deploy:
+    """What every step of one ``harness deploy`` needs."""
+
+    args: argparse.Namespace
+    spec: PipelineSpec
+    target: ExternalTarget
+    backend: Backend
+    connection: Any
+    manifest_dir: Path | None
+    say: Callable[[str], None]
+
+
 def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> int:
     """Plan (default) or apply a pipeline; see the module docstring for the exit status.
 
@@ -86,43 +160,148 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
     def say(text: str) -> None:
         print(redact_text(text), flush=True)
 
+    if args.out is not None and args.apply is not None:
+        raise ConfigurationError(
+            "--out writes a plan and cannot be combined with --apply",
+            hint="first --plan --out PLAN.json, review it, then --apply PLAN.json",
+        )
+    if args.lock_timeout < 0:
+        raise ConfigurationError("--lock-timeout must be 0 or more seconds")
     spec = load_pipeline(find_pipeline(args.pipeline))
+    saved = read_plan(Path(args.apply)) if args.apply else None
     target = resolve_target(args.target)
+    if saved is not None:
+        problems = binding_problems(saved, spec, target)
+        if problems:
+            say(f"refusing to apply {args.apply}: it is not a plan of this pipeline and target:")
+            for problem in problems:
+                say(f"    {problem}")
+            say(f"nothing was changed; {RE_PLAN}")
+            return EXIT_REFUSED
     backend = get_backend(target.backend)
     connection = connect(target, args.timeout)
+    run = _Deploy(args, spec, target, backend, connection, manifest_dir, say)
     try:
         say(f"pipeline {spec.name} ({spec.path}) on {target.display()}")
-        with loaded_pipeline(spec, manifest_dir) as elements:
-            plan = compute_plan(backend, connection, elements)
-            say(render_plan(plan, ddl=not args.no_ddl))
-            if not args.apply:
-                return EXIT_OK
-            live = {f"{t.schema}.{t.name}": t for t in _live_tables(backend, connection, elements)}
-            blocking = refusal(plan, live, args.allow_additive_drift)
-            if blocking:
-                say("refusing to apply: the target has drifted from the manifests:")
-                for change in blocking:
-                    say(f"    {change.render()}")
-                if not args.allow_additive_drift:
-                    say("(--allow-additive-drift accepts extra tables and nullable columns)")
-                return EXIT_REFUSED
-            allowed = plan.drift
-            if plan.nothing_to_do:
-                say("apply: nothing to create")
-                error = None
-            else:
-                error = activate_pipeline(target, elements, say)
-            after = compute_plan(backend, connection, elements)
-            result = summarize(plan, after, allowed, error)
-            _print_result(result, say)
-            if result.error is not None and after.all(CREATE):
-                say("after: " + summary(after))
-            return EXIT_OK if result.ok else EXIT_REFUSED
+        if args.apply is None:
+            return _plan(run)
+        with deploy_lock(
+            backend, lambda: connect(target, args.timeout), args.lock_timeout, target.display(), say
+        ):
+            return _apply(run, saved)
     finally:
         connection.close()
 
 
-def _live_tables(backend: Any, connection: Any, elements: list[Any]) -> list[Any]:
-    from harness.deploy.live import read_schemas
+def _plan(run: _Deploy) -> int:
+    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+        plan = compute_plan(run.backend, run.connection, elements)
+        run.say(render_plan(plan, ddl=not run.args.no_ddl))
+        if run.args.out is not None:
+            state = read_state(run.backend, run.connection, affected_schemas(elements, plan))
+            out = Path(run.args.out)
+            write_plan(out, plan_document(run.spec, run.target, plan, elements, state))
+            run.say(f"plan written to {out} (target fingerprint {state.fingerprint})")
+            run.say(f"apply exactly this plan with: --apply {out}")
+    return EXIT_OK
 
-    return read_schemas(backend, connection, [s for e in elements for s in e.schemas.values()])
+
+def _apply(run: _Deploy, saved: dict[str, Any] | None) -> int:
+    """Under the lock: plan afresh, check, rehearse, then apply to the target."""
+    say = run.say
+    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+        plan = compute_plan(run.backend, run.connection, elements)
+        say(render_plan(plan, ddl=not run.args.no_ddl))
+        if saved is not None and not _saved_plan_holds(run, saved, elements, plan):
+            return EXIT_REFUSED
+        live = {
+            f"{t.schema}.{t.name}": t
+            for t in read_schemas(
+                run.backend, run.connection, [s for e in elements for s in e.schemas.values()]
+            )
+        }
+        blocking = refusal(plan, live, run.args.allow_additive_drift)
+        if blocking:
+            say("refusing to apply: the target has drifted from the manifests:")
+            for change in blocking:
+                say(f"    {change.render()}")
+            if not run.args.allow_additive_drift:
+                say("(--allow-additive-drift accepts extra tables and nullable columns)")
+            return EXIT_REFUSED
+        if plan.nothing_to_do:
+            say("apply: nothing to create")
+            return _verify(run, elements, plan, None)
+        if not run.args.rehearse:
+            return _verify(run, elements, plan, activate_pipeline(run.target, elements, say))
+        reviewed = reviewed_plan(plan, elements)
+        outcome = rehearse(
+            run.backend,
+            run.connection,
+            elements,
+            plan,
+            affected_schemas(elements, plan),
+            say,
+            image=run.args.rehearse_image,
+        )
+        if not outcome.ok:
+            for line in render_rehearsal(outcome):
+                say(line)
+            say("refusing to apply: nothing was changed on the target")
+            return EXIT_REFUSED
+        created = len(outcome.result.created_tables) if outcome.result else 0
+        say(f"rehearsal passed: {created} table(s) created and verified on the copy")
+    # The rehearsal activated those modules against the copy: the target gets a fresh import.
+    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+        plan = compute_plan(run.backend, run.connection, elements)
+        differences = plan_differences(reviewed, reviewed_plan(plan, elements))
+        if differences:
+            say("refusing to apply: the target changed during the rehearsal, outside harness:")
+            for line in differences:
+                say(f"    {line}")
+            say("nothing was changed; plan again")
+            return EXIT_REFUSED
+        return _verify(run, elements, plan, activate_pipeline(run.target, elements, say))
+
+
+def _saved_plan_holds(
+    run: _Deploy, saved: dict[str, Any], elements: list[LoadedElement], plan: DeployPlan
+) -> bool:
+    """Whether the saved plan is still the plan: same target state, same statements."""
+    path, say = run.args.apply, run.say
+    # The schemas the plan's state covered; the plan computed now says if it needs others.
+    state = read_state(run.backend, run.connection, saved["target_state"]["schemas"])
+    if state.fingerprint != saved["fingerprint"]:
+        changes = state_changes(saved["target_state"], state.canonical)
+        say(f"refusing to apply {path}: the target changed since the plan was made:")
+        for line in changes or ["~ details the plan's state records (table comments)"]:
+            say(f"    {line}")
+        say(f"nothing was changed; {RE_PLAN}")
+        return False
+    differences = plan_differences(saved["plan"], reviewed_plan(plan, elements))
+    if differences:
+        say(
+            f"refusing to apply {path}: the target is unchanged, but the plan computed now "
+            "differs from the reviewed one (a manifest, an installed Element or the harness "
+            "changed):"
+        )
+        for line in differences:
+            say(f"    {line}")
+        say(f"nothing was changed; {RE_PLAN}")
+        return False
+    say(
+        f"saved plan {path} (made {saved.get('created', '?')}): the target is unchanged "
+        f"({saved['fingerprint']}), applying the reviewed statements"
+    )
+    return True
+
+
+def _verify(
+    run: _Deploy, elements: list[LoadedElement], plan: DeployPlan, error: str | None
+) -> int:
+    """Read the target again, compare with the plan, print the result."""
+    after = compute_plan(run.backend, run.connection, elements)
+    result = summarize(plan, after, plan.drift, error)
+    _print_result(result, run.say)
+    if result.error is not None and after.all(CREATE):
+        run.say("after: " + summary(after))
+    return EXIT_OK if result.ok else EXIT_REFUSED

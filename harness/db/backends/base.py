@@ -102,6 +102,44 @@ class Backend(ABC):
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
         """Every DataJoint table in the schemas of namespace ``prefix``."""
 
+    # -- deploy: one apply at a time, and a copy of a target to rehearse on ---------------
+
+    @abstractmethod
+    def try_lock(self, connection: Any, name: str, wait: float) -> bool:
+        """Take the server-wide advisory lock ``name`` for this session, waiting up to
+        ``wait`` seconds; whether it was taken. It is released with the session, so a
+        deploy that dies cannot leave it held."""
+
+    @abstractmethod
+    def release_lock(self, connection: Any, name: str) -> None:
+        """Release the advisory lock ``name`` held by this session."""
+
+    def lock_holder(self, connection: Any, name: str) -> str | None:
+        """Who holds the advisory lock ``name`` (for the message of a waiting deploy)."""
+        return None
+
+    def schema_ddl(self, connection: Any, schema: str) -> list[str]:
+        """Statements recreating ``schema`` and its tables, empty, as the server has them.
+
+        A rehearsal loads them into a throwaway server; backends without it name the way out.
+        """
+        from harness.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"rehearsing a deploy on a {self.name} target is not implemented",
+            hint="apply without rehearsal: --no-rehearse",
+        )
+
+    def load_ddl(self, connection: Any, statements: list[str]) -> None:
+        """Run :meth:`schema_ddl` output on a rehearsal server, in any order of tables."""
+        for statement in statements:
+            self.query(connection, statement)
+
+    def copy_server_settings(self, source: Any, destination: Any) -> list[str]:
+        """Give ``destination`` the server settings of ``source`` that change what a
+        ``CREATE`` does (default character set, engine, ...); the names copied."""
+        return []
+
     def server_version(self, connection: Any) -> str:
         """The version string the server reports about itself."""
         cursor = connection.cursor()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -118,3 +119,68 @@ class MySQLBackend(Backend):
         finally:
             self.query(connection, "SET SESSION foreign_key_checks = 1")
         self.query(connection, "DROP USER IF EXISTS %s@'%%'", (user,))
+
+    # -- deploy ---------------------------------------------------------------------------
+
+    #: Server variables that decide what a ``CREATE DATABASE`` / ``CREATE TABLE`` makes.
+    CREATE_SETTINGS: ClassVar[tuple[str, ...]] = (
+        "character_set_server",
+        "collation_server",
+        "default_storage_engine",
+        "sql_mode",
+    )
+
+    def try_lock(self, connection: Any, name: str, wait: float) -> bool:
+        # GET_LOCK waits server-side in whole seconds; 1 taken, 0 timed out.
+        rows = self.query(connection, "SELECT GET_LOCK(%s, %s)", (name, math.ceil(max(wait, 0))))
+        return rows[0][0] == 1
+
+    def release_lock(self, connection: Any, name: str) -> None:
+        self.query(connection, "SELECT RELEASE_LOCK(%s)", (name,))
+
+    def lock_holder(self, connection: Any, name: str) -> str | None:
+        holder = self.query(connection, "SELECT IS_USED_LOCK(%s)", (name,))[0][0]
+        if holder is None:
+            return None
+        rows = self.query(
+            connection,
+            "SELECT user, host FROM information_schema.processlist WHERE id = %s",
+            (int(holder),),
+        )
+        # Without the PROCESS privilege other users' sessions are invisible: the id remains.
+        return f"session {holder} ({rows[0][0]}@{rows[0][1]})" if rows else f"session {holder}"
+
+    @staticmethod
+    def quote(name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def schema_ddl(self, connection: Any, schema: str) -> list[str]:
+        quoted = self.quote(schema)
+        create = self.query(connection, f"SHOW CREATE DATABASE {quoted}")[0][1]
+        statements = [create, f"USE {quoted}"]
+        tables = self.query(
+            connection,
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+            (schema,),
+        )
+        for (table,) in tables:
+            statements.append(
+                self.query(connection, f"SHOW CREATE TABLE {quoted}.{self.quote(table)}")[0][1]
+            )
+        return statements
+
+    def load_ddl(self, connection: Any, statements: list[str]) -> None:
+        # Tables reference each other across schemas: load them in any order.
+        self.query(connection, "SET SESSION foreign_key_checks = 0")
+        try:
+            super().load_ddl(connection, statements)
+        finally:
+            self.query(connection, "SET SESSION foreign_key_checks = 1")
+
+    def copy_server_settings(self, source: Any, destination: Any) -> list[str]:
+        names = ", ".join(f"@@GLOBAL.{name}" for name in self.CREATE_SETTINGS)
+        values = self.query(source, f"SELECT {names}")[0]
+        for name, value in zip(self.CREATE_SETTINGS, values, strict=True):
+            self.query(destination, f"SET GLOBAL {name} = %s", (value,))
+        return list(self.CREATE_SETTINGS)

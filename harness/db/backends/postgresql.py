@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -9,6 +11,14 @@ if TYPE_CHECKING:
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend
 from harness.errors import ConfigurationError
+
+#: How often a waiting advisory lock is tried again (PostgreSQL has no timed variant).
+_LOCK_POLL = 0.2
+
+
+def _lock_key(name: str) -> int:
+    """The signed 64-bit key of advisory lock ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _psycopg2() -> Any:
@@ -117,3 +127,32 @@ class PostgreSQLBackend(Backend):
             # Whatever else the role created (a schema outside its prefix) goes with it.
             self.query(connection, f'DROP OWNED BY "{user}" CASCADE')
             self.query(connection, f'DROP ROLE IF EXISTS "{user}"')
+
+    # -- deploy ---------------------------------------------------------------------------
+
+    def try_lock(self, connection: Any, name: str, wait: float) -> bool:
+        deadline = time.monotonic() + max(wait, 0)
+        while True:
+            if self.query(connection, "SELECT pg_try_advisory_lock(%s)", (_lock_key(name),))[0][0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_LOCK_POLL)
+
+    def release_lock(self, connection: Any, name: str) -> None:
+        self.query(connection, "SELECT pg_advisory_unlock(%s)", (_lock_key(name),))
+
+    def lock_holder(self, connection: Any, name: str) -> str | None:
+        key = _lock_key(name)
+        rows = self.query(
+            connection,
+            "SELECT l.pid, a.usename, a.client_addr FROM pg_locks l "
+            "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+        )
+        if not rows:
+            return None
+        pid, user, address = rows[0]
+        return f"backend {pid} ({user}@{address or 'local'})" if user else f"backend {pid}"

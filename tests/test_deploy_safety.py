@@ -1,0 +1,470 @@
+"""``harness deploy`` safety: saved plans bound to the target, the apply lock, rehearsal.
+
+Real servers throughout: one MySQL container plays the lab's production server
+(the "external" target of :mod:`tests.test_deploy`, whose helpers make its
+production states); rehearsals start throwaway containers of their own; the
+concurrency test runs two ``harness deploy`` processes against the one server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from contextlib import suppress
+from typing import Any
+
+import pytest
+
+from harness.db.backends import get_backend
+from harness.deploy.lock import LOCK_NAME
+from harness.deploy.pipeline import loaded_pipeline
+from harness.deploy.planner import CREATE, compute_plan
+from harness.deploy.rehearsal import LABEL_PURPOSE, PURPOSE
+from harness.deploy.spec import load_pipeline
+from harness.runinfo import RunIdentity
+from tests import test_deploy
+from tests.conftest import (
+    POSTGRES,
+    containers_labelled,
+    harness_command,
+    started_server,
+    wait_for,
+)
+from tests.test_deploy import (
+    MYSQL_BACKEND,
+    SCENARIO,
+    create_user,
+    deploy,
+    expected_names,
+    fingerprint,
+    make_production,
+    new_prefix,
+    section,
+    url,
+    write_pipeline,
+)
+
+#: The production server and an admin connection to it, as in test_deploy.
+server = test_deploy.server
+admin = test_deploy.admin
+
+_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS `(?P<schema>[^`]+)`\.`(?P<table>[^`]+)`")
+
+
+def rehearsal_containers() -> list[Any]:
+    """Rehearsal containers of this process (in-process deploys rehearse as this pid)."""
+    return [
+        c
+        for c in containers_labelled(f"{LABEL_PURPOSE}={PURPOSE}")
+        if c.labels.get("element-harness.pid") == str(os.getpid())
+    ]
+
+
+def remaining_names(prefix: str) -> set[str]:
+    return expected_names(prefix, range(SCENARIO.partial, len(SCENARIO.manifests)))
+
+
+# -- saved plans ---------------------------------------------------------------------------
+
+
+def test_saved_plan_is_applied_as_reviewed_and_only_once(server, admin, tmp_path):
+    prod = make_production(server, admin, tmp_path, None)
+    target = url(server, prod.user, prod.password)
+    plan_file = tmp_path / "plan.json"
+    before = fingerprint(admin)
+    code, output = deploy(str(prod.full), "--target", target, "--plan", "--out", str(plan_file))
+    assert code == 0, output
+    assert fingerprint(admin) == before, "writing a plan changed the server"
+    assert f"plan written to {plan_file}" in output
+
+    text = plan_file.read_text(encoding="utf-8")
+    assert prod.password not in text
+    document = json.loads(text)
+    assert document["format"] == "element-harness/deploy-plan"
+    assert document["pipeline"]["name"] == SCENARIO.pipeline
+    assert document["target"] == {
+        "backend": "mysql",
+        "host": server.host,
+        "port": server.port,
+        "user": prod.user,
+    }
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", document["fingerprint"])
+    reviewed = {t["table"] for e in document["plan"]["elements"] for t in e["tables_to_create"]}
+    assert reviewed == remaining_names(prod.prefix)
+    creates = [s for s in document["plan"]["statements"] if s.startswith("CREATE TABLE")]
+    assert len(creates) == len(reviewed)
+    # The state covers the production tables the plan builds on.
+    state_tables = {f"{t['schema']}.{t['name']}" for t in document["target_state"]["tables"]}
+    assert expected_names(prod.prefix, range(SCENARIO.partial)) <= state_tables
+
+    code, output = deploy(str(prod.full), "--target", target, "--apply", str(plan_file))
+    assert code == 0, output
+    assert "the target is unchanged" in output
+    assert section(output, "created tables") == reviewed
+    assert "verified:" in output
+
+    # Applied once, the target differs from the plan's state: the same file is refused.
+    after = fingerprint(admin)
+    code, output = deploy(str(prod.full), "--target", target, "--apply", str(plan_file))
+    assert code == 1, output
+    assert "the target changed since the plan was made" in output
+    some_table = sorted(reviewed)[0]
+    assert f"+ table {some_table}" in output
+    assert "--plan --out PLAN.json" in output
+    assert fingerprint(admin) == after
+
+
+def test_stale_saved_plan_is_refused_saying_what_changed(server, admin, tmp_path):
+    prod = make_production(server, admin, tmp_path, None)
+    target = url(server, prod.user, prod.password)
+    plan_file = tmp_path / "plan.json"
+    code, output = deploy(str(prod.full), "--target", target, "--out", str(plan_file))
+    assert code == 0, output
+    # Someone changes the target after the review: a column and a table of their own.
+    drift_table = SCENARIO.drift_table.format(p=prod.prefix)
+    MYSQL_BACKEND.query(admin, f"ALTER TABLE {drift_table} ADD COLUMN `note` varchar(16) NULL")
+    schema = drift_table.split(".")[0].strip("`")
+    MYSQL_BACKEND.query(admin, f"CREATE TABLE `{schema}`.`~scratch` (id int PRIMARY KEY)")
+    before = fingerprint(admin)
+
+    code, output = deploy(str(prod.full), "--target", target, "--apply", str(plan_file))
+    assert code == 1, output
+    assert f"refusing to apply {plan_file}: the target changed since the plan was made" in output
+    drifting = SCENARIO.drift_subject.format(p=prod.prefix)
+    assert f"+ attribute {drifting}.note varchar(16)" in output
+    assert f"+ table {schema}.~scratch (not a DataJoint table)" in output
+    assert "nothing was changed" in output
+    assert "created tables" not in output and "activating" not in output
+    assert fingerprint(admin) == before
+    # Even with additive drift allowed, a stale plan stays refused: it is not what was reviewed.
+    code, output = deploy(
+        str(prod.full), "--target", target, "--apply", str(plan_file), "--allow-additive-drift"
+    )
+    assert code == 1, output
+    assert fingerprint(admin) == before
+
+
+def test_saved_plan_of_another_pipeline_or_target_or_edited_is_refused(
+    server,
+    admin,
+    tmp_path,
+):
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-Bind1"
+    create_user(admin, user, password, None, prefix)
+    target = url(server, user, password)
+    full = write_pipeline(tmp_path, prefix)
+    plan_file = tmp_path / "plan.json"
+    code, output = deploy(str(full), "--target", target, "--out", str(plan_file))
+    assert code == 0, output
+    before = fingerprint(admin)
+
+    renamed = tmp_path / "other.toml"
+    renamed.write_text(
+        re.sub(r'^name = ".*"', 'name = "other"', full.read_text(encoding="utf-8"), flags=re.M),
+        encoding="utf-8",
+    )
+    code, output = deploy(str(renamed), "--target", target, "--apply", str(plan_file))
+    assert code == 1, output
+    assert f"it was made for pipeline '{SCENARIO.pipeline}', not 'other'" in output
+
+    edited = tmp_path / "edited.toml"
+    edited.write_text(full.read_text(encoding="utf-8") + "\n# reviewed?\n", encoding="utf-8")
+    code, output = deploy(str(edited), "--target", target, "--apply", str(plan_file))
+    assert code == 1, output
+    assert "changed since the plan was made" in output
+
+    other_user, other_password = f"dep2_{prefix}", f"pw-{prefix}-Bind2"
+    create_user(admin, other_user, other_password, None, prefix)
+    code, output = deploy(
+        str(full), "--target", url(server, other_user, other_password), "--apply", str(plan_file)
+    )
+    assert code == 1, output
+    assert f"made for mysql://{user}@{server.host}:{server.port}, not mysql://{other_user}@" in (
+        output
+    )
+
+    document = json.loads(plan_file.read_text(encoding="utf-8"))
+    document["target_state"]["schemas"][f"{prefix}_lab"] = True
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document), encoding="utf-8")
+    code, output = deploy(str(full), "--target", target, "--apply", str(tampered))
+    assert code == 2, output
+    assert "was edited" in output
+    del document["plan"]["statements"]
+    tampered.write_text(json.dumps(document), encoding="utf-8")
+    code, output = deploy(str(full), "--target", target, "--apply", str(tampered))
+    assert code == 2, output
+    assert "is malformed: plan.statements is missing or not a list" in output
+
+    code, output = deploy(str(full), "--target", target, "--apply", str(tmp_path / "none.json"))
+    assert code == 2 and "does not exist" in output
+    code, output = deploy(str(full), "--target", target, "--apply", "--out", str(plan_file))
+    assert code == 2 and "cannot be combined" in output
+    MYSQL_BACKEND.query(admin, "DROP USER %s@'%%'", (other_user,))
+    assert fingerprint(admin) == before
+
+
+# -- the lock ------------------------------------------------------------------------------
+
+
+def _lock_connection(info: Any) -> Any:
+    return MYSQL_BACKEND.connect(info.host, info.port, info.admin_user, info.admin_password)
+
+
+def test_two_concurrent_applies_create_once(server, admin, tmp_path):
+    """Two ``harness deploy --apply`` processes released at once: one creates, one finds nothing."""
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-Lock1"
+    create_user(admin, user, password, None, prefix)
+    full = write_pipeline(tmp_path, prefix)
+    env = {**os.environ, "HARNESS_TARGET_PASSWORD": password}
+    holder = _lock_connection(server)
+    processes = []
+    try:
+        # Hold the lock so that both processes are surely waiting when it is released.
+        assert MYSQL_BACKEND.try_lock(holder, LOCK_NAME, 0)
+        outputs = [tmp_path / f"apply-{i}.out" for i in range(2)]
+        for path in outputs:
+            with path.open("w") as out:
+                processes.append(
+                    subprocess.Popen(
+                        harness_command(
+                            "deploy", str(full), "--target", url(server, user, None), "--apply"
+                        ),
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        text=True,
+                    )
+                )
+        wait_for(
+            lambda: (
+                all("waiting up to" in p.read_text() for p in outputs)
+                or any(proc.poll() is not None for proc in processes)
+            ),
+            180,
+            "both applies waiting for the lock",
+        )
+        assert all(proc.poll() is None for proc in processes), [p.read_text() for p in outputs]
+        assert not [s for s in fingerprint(admin)["schemas"] if s.startswith(f"{prefix}_")]
+        MYSQL_BACKEND.release_lock(holder, LOCK_NAME)
+        codes = [proc.wait(timeout=600) for proc in processes]
+    finally:
+        for proc in processes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        holder.close()
+    texts = [path.read_text() for path in outputs]
+    assert codes == [0, 0], texts
+    every = expected_names(prefix, range(len(SCENARIO.manifests)))
+    created = [section(text, "created tables") for text in texts]
+    assert sorted(created, key=len) == [set(), every], texts
+    second = texts[created.index(set())]
+    # The second planned only after the first had finished: it found everything present.
+    assert "apply: nothing to create" in second
+    assert section(second, "tables to create") == set()
+    assert section(second, "present and matching") == every
+    assert all("deploy lock taken" in text for text in texts)
+
+
+def test_lock_held_too_long_is_a_clear_refusal(server, admin, tmp_path):
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-Lock2"
+    create_user(admin, user, password, None, prefix)
+    holder = _lock_connection(server)
+    try:
+        assert MYSQL_BACKEND.try_lock(holder, LOCK_NAME, 0)
+        holder_id = MYSQL_BACKEND.query(holder, "SELECT CONNECTION_ID()")[0][0]
+        before = fingerprint(admin)
+        code, output = deploy(
+            str(write_pipeline(tmp_path, prefix)),
+            "--target",
+            url(server, user, password),
+            "--apply",
+            "--lock-timeout",
+            "1",
+        )
+    finally:
+        holder.close()
+    assert code == 1, output
+    assert "timed out after 1 s waiting for the deploy lock" in output
+    assert f"session {holder_id}" in output
+    assert "--lock-timeout" in output
+    assert fingerprint(admin) == before
+
+
+@pytest.mark.parametrize("backend_name", ["mysql", "postgresql"])
+def test_lock_adapter_excludes_a_second_session_until_released(backend_name, server):
+    """The Backend adapters' lock on real servers: taken once, waited for, released."""
+    backend = get_backend(backend_name)
+    if backend_name == "mysql":
+        info, context = server, None
+    else:
+        context = started_server(backend_name, POSTGRES, RunIdentity.new())
+        info = context.__enter__()
+    try:
+        first, second = (
+            backend.connect(info.host, info.port, info.admin_user, info.admin_password)
+            for _ in range(2)
+        )
+        try:
+            assert backend.try_lock(first, "eh-test-lock", 0)
+            assert not backend.try_lock(second, "eh-test-lock", 1)
+            assert backend.lock_holder(second, "eh-test-lock")
+            backend.release_lock(first, "eh-test-lock")
+            assert backend.try_lock(second, "eh-test-lock", 1)
+            assert not backend.try_lock(first, "eh-test-lock", 0)
+            second.close()  # the server releases a closed session's lock
+            assert backend.try_lock(first, "eh-test-lock", 5)
+            assert backend.lock_holder(first, "eh-test-lock-other") is None
+            backend.release_lock(first, "eh-test-lock")
+        finally:
+            for connection in (first, second):
+                with suppress(*backend.driver_errors()):
+                    connection.close()
+    finally:
+        if context is not None:
+            context.__exit__(None, None, None)
+
+
+# -- rehearsal -----------------------------------------------------------------------------
+
+
+def test_rehearsal_catches_a_statement_the_target_rejects(server, admin, tmp_path):
+    """A lab's own table holds the foreign-key constraint name MySQL would give a new table.
+
+    The planner cannot see it (``~`` tables are not DataJoint's), so the plan is clean;
+    the server rejects the ``CREATE TABLE``. Rehearsal finds it on the copy first.
+    """
+    import pymysql
+
+    prod = make_production(server, admin, tmp_path, None)
+    with loaded_pipeline(load_pipeline(prod.full)) as elements:
+        plan = compute_plan(MYSQL_BACKEND, admin, elements)
+    victim = next(t for t in plan.all(CREATE) if "FOREIGN KEY" in t.ddl[-1])
+    statement = victim.ddl[-1]
+    name = _CREATE.search(statement)
+    assert name is not None, statement
+    schema, table = name["schema"], name["table"]
+    explicit = re.search(r"CONSTRAINT `([^`]+)` FOREIGN KEY", statement)
+    constraint = explicit.group(1) if explicit else f"{table}_ibfk_1"
+    for sql in (
+        f"CREATE DATABASE IF NOT EXISTS `{schema}`",
+        f"CREATE TABLE `{schema}`.`~lab_parent` (id int PRIMARY KEY)",
+        f"CREATE TABLE `{schema}`.`~lab_notes` (id int, CONSTRAINT `{constraint}` "
+        f"FOREIGN KEY (id) REFERENCES `{schema}`.`~lab_parent` (id))",
+    ):
+        MYSQL_BACKEND.query(admin, sql)
+    before = fingerprint(admin)
+
+    code, output = deploy(
+        str(prod.full), "--target", url(server, prod.user, prod.password), "--apply"
+    )
+    assert code == 1, output
+    assert "rehearsal: loaded the target's DDL of" in output
+    assert "rehearsal FAILED" in output
+    rejected = output.split("statement the server rejected:", 1)[1]
+    assert _CREATE.search(rejected)[0] == name[0], rejected
+    assert f"Duplicate foreign key constraint name '{constraint}'" in output
+    assert "refusing to apply: nothing was changed on the target" in output
+    assert "\nactivating" not in output  # the target's activation never started
+    assert fingerprint(admin) == before
+    assert rehearsal_containers() == []
+
+    # The target would indeed have rejected the statement (a failed CREATE creates nothing).
+    # Its parents may be tables the plan creates first: foreign-key checks off lets the
+    # target judge this one statement alone; constraint names are checked all the same.
+    MYSQL_BACKEND.query(admin, "SET SESSION foreign_key_checks = 0")
+    try:
+        with pytest.raises(pymysql.err.MySQLError) as caught:
+            MYSQL_BACKEND.query(admin, statement)
+    finally:
+        MYSQL_BACKEND.query(admin, "SET SESSION foreign_key_checks = 1")
+    assert caught.value.args[0] == 1826, caught.value
+    assert fingerprint(admin) == before
+
+
+def test_rehearsal_runs_by_default_and_leaves_no_container(server, admin, tmp_path):
+    prod = make_production(server, admin, tmp_path, None)
+    target = url(server, prod.user, prod.password)
+    code, output = deploy(str(prod.full), "--target", target, "--apply")
+    assert code == 0, output
+    loaded = re.search(
+        r"rehearsal: loaded the target's DDL of (\d+) schema\(s\), (\d+) table", output
+    )
+    assert loaded is not None, output
+    # Every existing table of the affected schemas was copied (DataJoint's ~log included).
+    assert int(loaded.group(2)) >= len(prod.existing)
+    assert f"rehearsal passed: {len(remaining_names(prod.prefix))} table(s)" in output
+    assert section(output, "created tables") == remaining_names(prod.prefix)
+    assert rehearsal_containers() == []
+
+
+def test_no_rehearse_applies_without_a_rehearsal(server, admin, tmp_path):
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-NoReh"
+    create_user(admin, user, password, None, prefix)
+    code, output = deploy(
+        str(write_pipeline(tmp_path, prefix)),
+        "--target",
+        url(server, user, password),
+        "--apply",
+        "--no-rehearse",
+    )
+    assert code == 0, output
+    assert "rehearsal" not in output
+    assert section(output, "created tables") == expected_names(
+        prefix, range(len(SCENARIO.manifests))
+    )
+
+
+def test_mariadb_target_is_rehearsed_on_mariadb(mariadb_server, tmp_path):
+    """A ``mysql://`` URL that leads to MariaDB: the copy is MariaDB too, loaded with its DDL."""
+    connection = MYSQL_BACKEND.connect(
+        mariadb_server.host,
+        mariadb_server.port,
+        mariadb_server.admin_user,
+        mariadb_server.admin_password,
+    )
+    try:
+        prod = make_production(mariadb_server, connection, tmp_path, None)
+        before = fingerprint(connection)
+        code, output = deploy(
+            str(prod.full), "--target", url(mariadb_server, prod.user, prod.password), "--apply"
+        )
+        assert code == 0, output
+        assert re.search(r"rehearsal: mariadb 10\.11\S* \(image \S*mariadb", output), output
+        assert "rehearsal: note" not in output  # same server version as the target
+        assert "rehearsal passed" in output
+        assert section(output, "created tables") == remaining_names(prod.prefix)
+        after = fingerprint(connection)
+        assert {k: v for k, v in after["tables"].items() if k in prod.existing} == {
+            k: v for k, v in before["tables"].items() if k in prod.existing
+        }
+    finally:
+        connection.close()
+    assert rehearsal_containers() == []
+
+
+def test_rehearsal_server_that_cannot_start_is_a_clear_error(server, admin, tmp_path):
+    prefix = new_prefix()
+    user, password = f"dep_{prefix}", f"pw-{prefix}-NoImg"
+    create_user(admin, user, password, None, prefix)
+    before = fingerprint(admin)
+    code, output = deploy(
+        str(write_pipeline(tmp_path, prefix)),
+        "--target",
+        url(server, user, password),
+        "--apply",
+        "--rehearse-image",
+        "element-harness/no-such-image:0",
+    )
+    assert code == 2, output
+    assert "cannot start the rehearsal server: image 'element-harness/no-such-image:0'" in output
+    assert "--no-rehearse" in output
+    assert "\nactivating" not in output
+    assert fingerprint(admin) == before
