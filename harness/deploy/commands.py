@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.db.backends import get_backend
+from harness.db.tls import tls_settings
 from harness.deploy.apply import ApplyResult, activate_pipeline, refusal, summarize
 from harness.deploy.pipeline import loaded_pipeline
 from harness.deploy.planner import CREATE, compute_plan
@@ -56,7 +57,27 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--timeout", type=float, default=10.0, metavar="S", help="connect timeout (default 10 s)"
     )
     parser.add_argument("--no-ddl", action="store_true", help="do not print the CREATE statements")
+    add_tls_arguments(parser)
     return parser
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--tls``, ``--tls-ca FILE`` and ``--insecure`` (see :mod:`harness.db.tls`)."""
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, verifying the server's certificate chain and host name",
+    )
+    parser.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="PEM file of the CA that signed the server's certificate (implies --tls)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow sending the password to a server not on this machine without TLS",
+    )
 
 
 def _print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
@@ -87,11 +108,13 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
         print(redact_text(text), flush=True)
 
     spec = load_pipeline(find_pipeline(args.pipeline))
-    target = resolve_target(args.target)
+    tls = tls_settings(args.tls, args.tls_ca)
+    target = resolve_target(args.target, tls=tls, insecure=args.insecure)
     backend = get_backend(target.backend)
     connection = connect(target, args.timeout)
     try:
-        say(f"pipeline {spec.name} ({spec.path}) on {target.display()}")
+        secured = f" ({target.tls.describe()})" if target.tls else ""
+        say(f"pipeline {spec.name} ({spec.path}) on {target.display()}{secured}")
         with loaded_pipeline(spec, manifest_dir) as elements:
             plan = compute_plan(backend, connection, elements)
             say(render_plan(plan, ddl=not args.no_ddl))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from harness.db.catalog import Table
+    from harness.db.tls import TlsSettings
 
 #: Schema holding the harness's namespace registry (see harness/db/registry.py).
 REGISTRY_SCHEMA = "element_harness"
@@ -16,7 +18,12 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (where TLS protects nothing)."""
-    return host in LOOPBACK_HOSTS
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # all of 127.0.0.0/8
+    except ValueError:
+        return False
 
 
 class Backend(ABC):
@@ -54,8 +61,24 @@ class Backend(ABC):
         *,
         database: str | None = None,
         timeout: float = 5.0,
+        tls: TlsSettings | None = None,
     ) -> Any:
-        """A DB-API connection; raises one of :meth:`driver_errors` when it cannot."""
+        """A DB-API connection; raises one of :meth:`driver_errors` when it cannot.
+
+        With ``tls`` the connection is TLS with the server's chain and name verified,
+        or it fails; without, a loopback server is reached in the clear.
+        """
+
+    @abstractmethod
+    def datajoint_tls(
+        self, tls: TlsSettings
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        """How DataJoint's connection is made to verify TLS the same way.
+
+        ``(use_tls, extra connect keywords, environment)``: the ``use_tls`` value
+        for ``dj.conn`` / ``Connection``, keywords DataJoint 2's adapter is given
+        besides, and environment variables its driver reads while connecting.
+        """
 
     @abstractmethod
     def driver_errors(self) -> tuple[type[BaseException], ...]:
@@ -122,9 +145,18 @@ class Backend(ABC):
         finally:
             cursor.close()
 
-    def probe(self, host: str, port: int, user: str, password: str, *, timeout: float = 5.0) -> str:
+    def probe(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        timeout: float = 5.0,
+        tls: TlsSettings | None = None,
+    ) -> str:
         """Connect, read the version, disconnect: the readiness test."""
-        connection = self.connect(host, port, user, password, timeout=timeout)
+        connection = self.connect(host, port, user, password, timeout=timeout, tls=tls)
         try:
             return self.server_version(connection)
         finally:
