@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.activation import compat
 from harness.db.backends import get_backend
+from harness.db.external import parse_external_url
 from harness.db.tls import tls_settings
 from harness.deploy.apply import ApplyResult, activate_pipeline, refusal, summarize
 from harness.deploy.pipeline import loaded_pipeline
@@ -21,6 +23,7 @@ from harness.deploy.planner import CREATE, compute_plan
 from harness.deploy.render import render_plan, summary
 from harness.deploy.spec import find_pipeline, load_pipeline
 from harness.deploy.target import PASSWORD_ENV, connect, resolve_target
+from harness.errors import ConfigurationError
 from harness.redact import redact_text
 
 EXIT_OK, EXIT_REFUSED = 0, 1
@@ -108,6 +111,7 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
         print(redact_text(text), flush=True)
 
     spec = load_pipeline(find_pipeline(args.pipeline))
+    refuse_unsupported_backend(args.target)
     tls = tls_settings(args.tls, args.tls_ca)
     target = resolve_target(args.target, tls=tls, insecure=args.insecure)
     backend = get_backend(target.backend)
@@ -115,7 +119,7 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
     try:
         secured = f" ({target.tls.describe()})" if target.tls else ""
         say(f"pipeline {spec.name} ({spec.path}) on {target.display()}{secured}")
-        with loaded_pipeline(spec, manifest_dir) as elements:
+        with loaded_pipeline(spec, manifest_dir, target.backend) as elements:
             plan = compute_plan(backend, connection, elements)
             say(render_plan(plan, ddl=not args.no_ddl))
             if not args.apply:
@@ -143,6 +147,18 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
             return EXIT_OK if result.ok else EXIT_REFUSED
     finally:
         connection.close()
+
+
+def refuse_unsupported_backend(url: str) -> None:
+    """PostgreSQL targets need DataJoint 2: say so before a password is asked for."""
+    backend = parse_external_url(url).backend
+    if not compat.supports_backend(backend):
+        raise ConfigurationError(
+            f"cannot deploy to a {backend} server with DataJoint {compat.version()}: "
+            "DataJoint 0.14 has no PostgreSQL support (it arrived in DataJoint 2.0)",
+            hint="deploy from an environment with datajoint>=2 and Element releases that "
+            "support it, or deploy to a MySQL server",
+        )
 
 
 def _live_tables(backend: Any, connection: Any, elements: list[Any]) -> list[Any]:

@@ -125,6 +125,23 @@ class Backend(ABC):
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
         """Every DataJoint table in the schemas of namespace ``prefix``."""
 
+    # -- named schemas (a deploy target) -----------------------------------------------
+
+    #: DataJoint 2's name for this kind of server (``database.backend``, its SQL adapter).
+    datajoint_backend: ClassVar[str]
+
+    @abstractmethod
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        """Every DataJoint table in ``schemas``, reported under their real names."""
+
+    @abstractmethod
+    def quote_identifier(self, name: str) -> str:
+        """``name`` quoted as a schema or table name in this server's SQL."""
+
+    def create_schema_sql(self, schema: str) -> str:
+        """The statement DataJoint's activation runs to create ``schema``."""
+        return f"CREATE SCHEMA {self.quote_identifier(schema)}"
+
     def server_version(self, connection: Any) -> str:
         """The version string the server reports about itself."""
         cursor = connection.cursor()

@@ -94,6 +94,20 @@ class MySQLBackend(Backend):
 
         return read_mysql_catalog(self, connection, prefix)
 
+    datajoint_backend: ClassVar[str] = "mysql"
+
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        from harness.db.catalog import read_mysql_schemas
+
+        marks = ", ".join(["%s"] * len(schemas))
+        return read_mysql_schemas(self, connection, f"IN ({marks})", schemas, lambda name: name)
+
+    def quote_identifier(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def create_schema_sql(self, schema: str) -> str:
+        return f"CREATE DATABASE {self.quote_identifier(schema)}"
+
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(
             connection,

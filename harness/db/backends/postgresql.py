@@ -96,6 +96,18 @@ class PostgreSQLBackend(Backend):
 
         return read_postgres_catalog(self, connection, prefix)
 
+    datajoint_backend: ClassVar[str] = "postgresql"
+
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        from harness.db.catalog import read_postgres_schemas
+
+        return read_postgres_schemas(
+            self, connection, "{column} = ANY(%s)", (list(schemas),), lambda name: name
+        )
+
+    def quote_identifier(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(
             connection,
