@@ -8,6 +8,7 @@ a version supports, and how to forget the global connection between checks.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -225,3 +226,39 @@ def schema_classes() -> tuple[type, ...]:
     # 0.14: datajoint.schemas.Schema; 2.x: dj.Schema subclasses datajoint.schemas._Schema.
     base = getattr(schemas, "_Schema", None) or getattr(schemas, "Schema", dj.Schema)
     return (base,)
+
+
+#: Where DataJoint's workflow repositories read their schema prefix from.
+WORKFLOW_PREFIX_KEY = "database.prefix"
+WORKFLOW_PREFIX_ENV = "DATABASE_PREFIX"
+
+
+@contextlib.contextmanager
+def workflow_prefix(prefix: str) -> Iterator[None]:
+    """A lab's pipeline module, imported inside, names its schemas ``prefix + "<name>"``.
+
+    The workflows read ``dj.config["custom"]["database.prefix"]`` (DataJoint 0.14,
+    which keeps any key) and, in their packages and tests, the ``DATABASE_PREFIX``
+    environment variable. DataJoint 2 rejects the ``custom`` key (its settings
+    accept known keys only), so there the variable is the only channel. Both are
+    restored exactly afterwards: the check's process must end as it began.
+    """
+    dj = datajoint()
+    environ_before = os.environ.get(WORKFLOW_PREFIX_ENV)
+    keeps_custom = major_version() < 2
+    had_custom = keeps_custom and "custom" in dj.config
+    custom_before = copy.deepcopy(dj.config["custom"]) if had_custom else None
+    os.environ[WORKFLOW_PREFIX_ENV] = prefix
+    if keeps_custom:
+        dj.config["custom"] = {**(custom_before or {}), WORKFLOW_PREFIX_KEY: prefix}
+    try:
+        yield
+    finally:
+        if environ_before is None:
+            os.environ.pop(WORKFLOW_PREFIX_ENV, None)
+        else:
+            os.environ[WORKFLOW_PREFIX_ENV] = environ_before
+        if had_custom:
+            dj.config["custom"] = custom_before
+        elif keeps_custom and "custom" in dj.config:
+            del dj.config["custom"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.activation import compat
 from harness.db.backends import get_backend
-from harness.db.external import parse_external_url
+from harness.db.external import ExternalTarget, parse_external_url
 from harness.db.tls import tls_settings
 from harness.deploy.apply import ApplyResult, activate_pipeline, refusal, summarize
 from harness.deploy.pipeline import loaded_pipeline
@@ -41,7 +41,11 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog="exit status: 0 done, 1 refused (drift) or failed part way, 2 configuration, "
         "connection or credentials error",
     )
-    parser.add_argument("pipeline", metavar="PIPELINE", help="pipeline spec (.toml) or its name")
+    parser.add_argument(
+        "pipeline",
+        metavar="PIPELINE",
+        help="pipeline spec (.toml) or its name, or a lab's pipeline module (pipeline.py)",
+    )
     parser.add_argument(
         "--target",
         required=True,
@@ -60,6 +64,12 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--timeout", type=float, default=10.0, metavar="S", help="connect timeout (default 10 s)"
     )
     parser.add_argument("--no-ddl", action="store_true", help="do not print the CREATE statements")
+    parser.add_argument(
+        "--prefix",
+        metavar="PREFIX",
+        help="for a pipeline module: its dj.config['custom']['database.prefix'] on the target "
+        "(default: DATABASE_PREFIX, else DataJoint's config, else none)",
+    )
     add_tls_arguments(parser)
     return parser
 
@@ -83,7 +93,7 @@ def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
+def print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
     if result.created_schemas:
         say("created schemas: " + ", ".join(result.created_schemas))
     say(f"created tables: {len(result.created_tables)}")
@@ -110,12 +120,13 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
     def say(text: str) -> None:
         print(redact_text(text), flush=True)
 
+    if args.pipeline.endswith(".py"):
+        from harness.workflow.deploy import run_module_deploy
+
+        return run_module_deploy(args, manifest_dir)
     spec = load_pipeline(find_pipeline(args.pipeline))
-    refuse_unsupported_backend(args.target)
-    tls = tls_settings(args.tls, args.tls_ca)
-    target = resolve_target(args.target, tls=tls, insecure=args.insecure)
+    target, connection = connect_target(args)
     backend = get_backend(target.backend)
-    connection = connect(target, args.timeout)
     try:
         secured = f" ({target.tls.describe()})" if target.tls else ""
         say(f"pipeline {spec.name} ({spec.path}) on {target.display()}{secured}")
@@ -141,12 +152,20 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
                 error = activate_pipeline(target, elements, say)
             after = compute_plan(backend, connection, elements)
             result = summarize(plan, after, allowed, error)
-            _print_result(result, say)
+            print_result(result, say)
             if result.error is not None and after.all(CREATE):
                 say("after: " + summary(after))
             return EXIT_OK if result.ok else EXIT_REFUSED
     finally:
         connection.close()
+
+
+def connect_target(args: argparse.Namespace) -> tuple[ExternalTarget, Any]:
+    """The ``--target`` server (TLS as asked, refused when unprotected) and a connection."""
+    refuse_unsupported_backend(args.target)
+    tls = tls_settings(args.tls, args.tls_ca)
+    target = resolve_target(args.target, tls=tls, insecure=args.insecure)
+    return target, connect(target, args.timeout)
 
 
 def refuse_unsupported_backend(url: str) -> None:
