@@ -130,3 +130,34 @@ def mysql_tls_command(files: ServerFiles) -> list[str]:
         f"--ssl-key={CONTAINER_DIR}/key.pem"
     )
     return ["bash", "-c", "\n".join(lines)]
+
+
+#: Where the PostgreSQL server's files are written inside the container.
+PG_DIR = "/etc/postgresql-tls"
+
+
+def postgres_tls_command(files: ServerFiles, plain_refused: str) -> list[str]:
+    """As :func:`mysql_tls_command` for the PostgreSQL image: ``ssl=on`` with these files,
+    and an ``hba_file`` that refuses role ``plain_refused`` any connection without TLS."""
+    hba = "\n".join(
+        [
+            "local all all trust",
+            f"hostnossl all {plain_refused} all reject",
+            "host all all 0.0.0.0/0 scram-sha-256",
+            "host all all ::/0 scram-sha-256",
+        ]
+    )
+    lines = [f"mkdir -p {PG_DIR}"]
+    for name, text in (
+        ("cert.pem", files.certificate),
+        ("key.pem", files.key),
+        ("pg_hba.conf", hba + "\n"),
+    ):
+        lines.append(f"printf %s {shlex.quote(text)} > {PG_DIR}/{name}")
+    lines.append(f"chown -R postgres:postgres {PG_DIR} && chmod 600 {PG_DIR}/key.pem")
+    lines.append(
+        "exec docker-entrypoint.sh postgres -c ssl=on "
+        f"-c ssl_cert_file={PG_DIR}/cert.pem -c ssl_key_file={PG_DIR}/key.pem "
+        f"-c hba_file={PG_DIR}/pg_hba.conf"
+    )
+    return ["bash", "-c", "\n".join(lines)]

@@ -20,13 +20,15 @@ from typing import Any
 
 import pytest
 
+from harness.activation import compat
 from harness.db.backends import get_backend
 from harness.db.container import resolve_image, start_container_server
+from harness.db.tls import TlsSettings
 from harness.deploy.commands import add_deploy_parser, run_deploy
 from harness.errors import HarnessError
 from harness.runinfo import RunIdentity
-from tests.certs import TestAuthority, mysql_tls_command
-from tests.conftest import MYSQL, harness_command
+from tests.certs import TestAuthority, mysql_tls_command, postgres_tls_command
+from tests.conftest import MYSQL, POSTGRES, harness_command
 
 BACKEND = get_backend("mysql")
 RUN = RunIdentity.new()
@@ -221,3 +223,76 @@ def test_check_against_an_external_server_with_tls(server, admin, authority):
     )
     assert plain.returncode == 2, plain.stdout + plain.stderr
     assert "refusing to send a password" in plain.stderr
+
+
+def test_datajoint_connection_verifies_the_certificate_too(server, authority, deployer):
+    """DataJoint's own connection (0.14's ``use_tls`` dict, 2.x's adapter) verifies, or fails."""
+    right = TlsSettings(ca=str(authority["ca"]))
+    wrong = TlsSettings(ca=str(authority["wrong"]))
+    with compat.connected("127.0.0.1", server.port, deployer, PASSWORD, "mysql", right) as conn:
+        ((_, cipher),) = conn.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'").fetchall()
+        assert cipher, "DataJoint's connection is not TLS"
+    with (
+        pytest.raises(Exception, match="certificate verify failed"),
+        compat.connected("127.0.0.1", server.port, deployer, PASSWORD, "mysql", wrong),
+    ):
+        pass
+
+
+def test_postgresql_over_verified_tls(authority, tmp_path):
+    """PostgreSQL (DataJoint 2): psycopg2 with verify-full, DataJoint's adapter told the same."""
+    right = TlsSettings(ca=str(authority["ca"]))
+    if compat.major_version() < 2:
+        with (
+            pytest.raises(HarnessError, match="PostgreSQL support arrived"),
+            compat.connected("127.0.0.1", 1, "u", "p", "postgresql", right),
+        ):
+            pass
+        return
+    postgres = get_backend("postgresql")
+    started = start_container_server(
+        postgres,
+        resolve_image(POSTGRES),
+        RUN,
+        timeout=90,
+        command=postgres_tls_command(authority["files"], "tls_pg"),
+    )
+    try:
+        info = started.info
+        admin = postgres.connect(info.host, info.port, info.admin_user, info.admin_password)
+        postgres.query(admin, 'CREATE ROLE "tls_pg" LOGIN PASSWORD %s', (PASSWORD,))
+        postgres.query(admin, 'GRANT CREATE ON DATABASE postgres TO "tls_pg"')
+        admin.close()
+        import psycopg2
+
+        with pytest.raises(psycopg2.OperationalError, match="tls_pg"):  # hostnossl: reject
+            psycopg2.connect(
+                host="127.0.0.1",
+                port=info.port,
+                user="tls_pg",
+                password=PASSWORD,
+                dbname="postgres",
+                sslmode="disable",
+            )
+        target = f"postgresql://tls_pg:{PASSWORD}@127.0.0.1:{info.port}"
+        path = pipeline(tmp_path, "tlspg")
+        code, output = deploy(
+            str(path), "--target", target, "--apply", "--tls-ca", str(authority["ca"])
+        )
+        assert code == 0, output
+        assert "verified: 7 table(s) match their manifests" in output
+        code, output = deploy(str(path), "--target", target, "--tls-ca", str(authority["wrong"]))
+        assert code == 2 and "over TLS" in output, output
+        assert "certificate verify failed" in output
+        wrong = TlsSettings(ca=str(authority["wrong"]))
+        login = ("127.0.0.1", info.port, "tls_pg", PASSWORD, "postgresql")
+        with compat.connected(*login, right) as conn:
+            ((ssl,),) = conn.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert ssl is True
+        with (
+            pytest.raises(Exception, match="certificate verify failed"),
+            compat.connected(*login, wrong),
+        ):
+            pass
+    finally:
+        started.stop()
