@@ -151,19 +151,19 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _with_tls(host: str, port: int, user: str, password: str, backend: str, tls: Any) -> Any:
-    """DataJoint's global connection with TLS verified as ``tls`` says; installed.
+def _with_tls(
+    host: str, port: int, user: str, password: str, use_tls: Any, extra: dict[str, Any]
+) -> Any:
+    """DataJoint's global connection with TLS verified; installed.
 
     DataJoint's ``use_tls`` config key is a boolean only in 2.x, so the options go
     to the connection itself (``use_tls=dict``, which both lines hand to the
-    driver). DataJoint 2's PostgreSQL adapter turns any ``use_tls`` into
-    ``sslmode=require`` (no verification) unless given an explicit ``sslmode``,
-    which a subclass of its ``Connection`` adds (also on reconnects).
+    driver). ``extra`` are keywords DataJoint 2's adapter gets besides: its
+    PostgreSQL adapter turns any ``use_tls`` into ``sslmode=require`` (no
+    verification) unless given an explicit ``sslmode``, which a subclass of its
+    ``Connection`` adds (also on reconnects).
     """
-    from harness.db.backends import get_backend
-
     dj = datajoint()
-    use_tls, extra, _environ = get_backend(backend).datajoint_tls(tls)
     if major_version() < 2:
         return dj.conn(host, user, password, reset=True, use_tls=use_tls)
     import datajoint.instance as instance_module
@@ -196,17 +196,19 @@ def connected(
     wanted = _config_settings(host, port, user, password, backend)
     previous = {key: _get(dj.config, key) for key in wanted}
     _reset_connection()
+    use_tls: Any = None
+    extra: dict[str, Any] = {}
     environ: dict[str, str] = {}
     if tls is not None:
         from harness.db.backends import get_backend
 
-        environ = get_backend(backend).datajoint_tls(tls)[2]
+        use_tls, extra, environ = get_backend(backend).datajoint_tls(tls)
     try:
         for key, value in wanted.items():
             dj.config[key] = value
         with _environment(environ):
             if tls is not None:
-                yield _with_tls(host, port, user, password, backend, tls)
+                yield _with_tls(host, port, user, password, use_tls, extra)
             elif backend != "postgresql" and is_loopback(host):
                 yield _without_tls(host, port, user, password)
             else:
