@@ -110,6 +110,24 @@ def test_plan_apply_noop_and_drift_on_postgresql(tmp_path):
         ) as admin,
     ):
         deploy_on(server, admin, str(pipeline(tmp_path, "pgd")), "pgd")
+        deploy_module_on(server, admin)
+
+
+def deploy_module_on(server: Any, admin: Any) -> None:
+    """The sample workflow-style pipeline module, against its PostgreSQL manifest."""
+    from harness.resources import source_root
+
+    root = source_root()
+    assert root is not None
+    module = str(root / "elements" / "samples" / "workflow_sample" / "pipeline.py")
+    target = f"postgresql://deployer_pg:{PASSWORD}@{server.host}:{server.port}"
+    code, output = deploy(module, "--target", target, "--prefix", "pgw_", "--apply")
+    assert code == 0, output
+    assert "workflow_sample.pipeline.dj2.postgresql.json" in output
+    assert 'CREATE SCHEMA "pgw_assay"' in output
+    assert "verified: 10 table(s) match their manifests" in output
+    code, output = deploy(module, "--target", target, "--prefix", "pgw_", "--apply")
+    assert code == 0 and "apply: nothing to create" in output, output
 
 
 def deploy_on(server: Any, admin: Any, path: str, prefix: str) -> None:
