@@ -188,6 +188,31 @@ def test_a_pipeline_that_ignores_the_prefix_is_confined(server, admin, tmp_path)
     assert BACKEND.query(admin, "SHOW DATABASES LIKE 'wf\\_fixed\\_lab'") == []
 
 
+def test_a_pipeline_that_hangs_at_import_is_a_timeout(server, tmp_path):
+    """In its own process (``harness check``), with --timeout: reported, the namespace dropped."""
+    path = write_module(tmp_path, "import time\ntime.sleep(120)\n" + PORTABLE)
+    done = subprocess.run(
+        harness_command(
+            "check",
+            str(path),
+            "--external",
+            f"mysql://root:{server.admin_password}@127.0.0.1:{server.port}",
+            "--timeout",
+            "1",
+            "--json",
+            str(tmp_path / "report.json"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (element,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["elements"]
+    assert element["failure"]["class"] == "timeout", element["failure"]
+    assert {c["name"]: c["status"] for c in element["checks"]}["teardown_clean"] == "passed"
+
+
 def test_a_missing_pipeline_file_is_a_usage_error(tmp_path):
     from harness.elements.targets import resolve_target
 

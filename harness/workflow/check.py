@@ -156,7 +156,7 @@ class PipelineCheck:
             self.result.fail(failure)
         self.result.add_check("activated", False, failure.render())
 
-    def _import(self, namespace: Namespace, step: str) -> set[str] | None:
+    def _import(self, namespace: Namespace, admin: Any, step: str) -> set[str] | None:
         """Import the pipeline as the namespace's user; the tables it declared, or None."""
         with (
             self.timer(step),
@@ -171,7 +171,11 @@ class PipelineCheck:
         ):
             try:
                 with imported_pipeline(
-                    self.target, self.schema_prefix, stub_missing=self.options.stub_missing
+                    self.target,
+                    self.schema_prefix,
+                    timeout=self.target.timeout or self.options.timeout,
+                    on_timeout=lambda: self.backend.end_sessions(admin, namespace.user),
+                    stub_missing=self.options.stub_missing,
                 ) as module:
                     packages = (self.target.package, *element_packages(self.target))
                     return declared_tables(module, packages, self.schema_prefix)
@@ -182,7 +186,7 @@ class PipelineCheck:
                 return None
 
     def _check_in(self, namespace: Namespace, admin: Any, before: set[str]) -> None:
-        declared = self._import(namespace, "activate_s")
+        declared = self._import(namespace, admin, "activate_s")
         if declared is None:
             assert self.result.failure is not None
             self.result.add_check("activated", False, self.result.failure.render())
@@ -238,7 +242,7 @@ class PipelineCheck:
             else f"every schema is {self.schema_prefix}*",
         )
         if self.options.reactivate:
-            again = self._import(namespace, "reactivate_s")
+            again = self._import(namespace, admin, "reactivate_s")
             changed = again is None or self.backend.read_catalog(admin, self.prefix) != tables
             self.result.add_check(
                 "reactivation_idempotent",

@@ -27,6 +27,8 @@ from harness.activation.failures import UNSUPPORTED_DATAJOINT
 from harness.db.backends import get_backend
 from harness.db.catalog import Table
 from harness.db.external import ExternalTarget
+from harness.deploy.apply import ACTIVATE_TIMEOUT, refusal, summarize
+from harness.deploy.commands import EXIT_OK, EXIT_REFUSED, connect_target, print_result
 from harness.deploy.expected import expected_tables, full_name
 from harness.deploy.live import existing_schemas, read_schemas
 from harness.deploy.planner import (
@@ -38,6 +40,7 @@ from harness.deploy.planner import (
     TablePlan,
     creation_order,
 )
+from harness.deploy.render import render_plan, summary
 from harness.elements.targets import Target, resolve_target
 from harness.errors import ConfigurationError
 from harness.manifest import Change, diff_manifests, load_manifest
@@ -134,7 +137,7 @@ def activate_module(
         server.host, server.port, server.user, server.password, server.backend, server.tls
     ):
         try:
-            with imported_pipeline(target, prefix):
+            with imported_pipeline(target, prefix, timeout=ACTIVATE_TIMEOUT):
                 pass
         except Exception as exc:
             failure = import_failure(exc, target, prefix)
@@ -145,14 +148,6 @@ def activate_module(
 
 def run_module_deploy(args: argparse.Namespace, manifest_dir: Path | None) -> int:
     """``harness deploy`` of a pipeline module; the exit status as for a pipeline spec."""
-    from harness.deploy.apply import refusal, summarize
-    from harness.deploy.commands import (
-        EXIT_OK,
-        EXIT_REFUSED,
-        connect_target,
-        print_result,
-    )
-    from harness.deploy.render import render_plan, summary
 
     def say(text: str) -> None:
         print(redact_text(text), flush=True)

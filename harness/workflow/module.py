@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from harness.activation import compat
 from harness.activation.discovery import package_locations, package_sources
 from harness.activation.failures import UNSUPPORTED_DATAJOINT, Failure, classify
+from harness.activation.runner import call_with_timeout
 from harness.activation.scope import fresh_scope
 from harness.elements.targets import Target
 
@@ -87,19 +88,28 @@ def element_packages(target: Target) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def imported_pipeline(
-    target: Target, prefix: str, *, stub_missing: bool = False
+    target: Target,
+    prefix: str,
+    *,
+    timeout: float,
+    on_timeout: Callable[[], None] = lambda: None,
+    stub_missing: bool = False,
 ) -> Iterator[ModuleType]:
     """Import the pipeline module (so activating it) with its schemas named ``prefix...``.
 
     DataJoint must already be connected (:func:`harness.activation.compat.connected`).
-    The pipeline and its Elements are forgotten again when the block ends.
+    An import that takes longer than ``timeout`` seconds raises :class:`TimeoutError`
+    (after ``on_timeout``, which ends its database sessions), as a hung ``activate``
+    does. The pipeline and its Elements are forgotten again when the block ends.
     """
     packages = (target.package, *element_packages(target))
     with (
         compat.workflow_prefix(prefix),
         fresh_scope(packages, sys_path=target.sys_path, stub_all_missing=stub_missing),
     ):
-        yield importlib.import_module(target.modules[0])
+        yield call_with_timeout(
+            importlib.import_module, [target.modules[0]], {}, timeout, on_timeout
+        )
 
 
 def import_failure(exc: BaseException, target: Target, prefix: str) -> Failure:
