@@ -205,6 +205,7 @@ def test_check_against_an_external_server_with_tls(server, admin, authority):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+    assert f"(external, external server, TLS verified against {authority['ca']})" in done.stderr
     refused = subprocess.run(
         harness_command(*common, "--tls-ca", str(authority["wrong"])),
         capture_output=True,

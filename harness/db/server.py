@@ -50,6 +50,8 @@ class ServerInfo:
     def describe(self) -> str:
         """One human line: backend, version, address and origin (no secret)."""
         origin = f"image {self.image.name}" if self.image else "external server"
+        if self.tls is not None:
+            origin += f", {self.tls.describe()}"
         return f"{self.backend} {self.version} at {self.host}:{self.port} ({self.kind}, {origin})"
 
     def public_dict(self) -> dict[str, Any]:

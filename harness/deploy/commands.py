@@ -50,7 +50,8 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--target",
         required=True,
         metavar="URL",
-        help=f"mysql://user[:password]@host[:port]; password else from {PASSWORD_ENV} or a prompt",
+        help="mysql://, mariadb:// or postgresql://user[:password]@host[:port]; password "
+        f"else from {PASSWORD_ENV} or a prompt",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show the plan only (the default)")
