@@ -213,6 +213,26 @@ def test_a_pipeline_that_hangs_at_import_is_a_timeout(server, tmp_path):
     assert {c["name"]: c["status"] for c in element["checks"]}["teardown_clean"] == "passed"
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("import datajoint as dj\nlab.activate(\n", "has a syntax error", 2),
+        (
+            "import datajoint as dj\nimport element_nowhere\n",
+            "cannot be imported: ModuleNotFoundError",
+            2,
+        ),
+    ],
+)
+def test_a_broken_pipeline_module_is_named_with_its_line(server, tmp_path, text, message, line):
+    result = check(str(write_module(tmp_path, text)), server)
+    assert result.failure is not None and result.failure.class_ == "import_error"
+    assert message in result.failure.message
+    assert result.failure.line == line
+    assert (result.failure.file or "").endswith("workflow_mine/pipeline.py")
+    assert checks(result)["teardown_clean"] == "passed"
+
+
 def test_a_missing_pipeline_file_is_a_usage_error(tmp_path):
     from harness.elements.targets import resolve_target
 
