@@ -297,3 +297,14 @@ def test_postgresql_over_verified_tls(authority, tmp_path):
             pass
     finally:
         started.stop()
+
+
+def test_tls_without_an_external_server_is_a_usage_error():
+    from harness.db.provider import provide_server
+    from harness.settings import Settings
+
+    with (
+        pytest.raises(HarnessError, match="for an external server, and none is given"),
+        provide_server(Settings(tls=True)),
+    ):
+        pass

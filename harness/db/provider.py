@@ -25,6 +25,7 @@ from harness.db.reuse import acquire_reusable_server
 from harness.db.server import ServerInfo
 from harness.db.sweep import sweep_containers
 from harness.db.tls import tls_settings
+from harness.errors import ConfigurationError
 from harness.runinfo import RunIdentity
 from harness.settings import Settings
 
@@ -73,6 +74,12 @@ def provide_server(
         log.info("using external server %s (from %s)", target.display(), target.origin)
         yield connect_external(target, timeout=settings.startup_timeout)
         return
+    if settings.tls or settings.tls_ca:
+        raise ConfigurationError(
+            "--tls and --tls-ca are for an external server, and none is given",
+            hint="name it with --external URL (or DJ_HOST); the harness's own containers "
+            "are reached on 127.0.0.1 without TLS",
+        )
     backend = get_backend(settings.db)
     if sweep:
         report = sweep_containers(run)
