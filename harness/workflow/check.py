@@ -195,7 +195,7 @@ class PipelineCheck:
             "activated", True, f"{self.target.modules[0]} imported with prefix {self.schema_prefix}"
         )
         with self.timer("catalog_s"):
-            tables = [t for t in self.backend.read_catalog(admin, self.prefix)]
+            tables = self.backend.read_catalog(admin, self.prefix)
             after = self.backend.all_schemas(admin)
         self.result.tables = tables
         self.result.schemas = sorted(
