@@ -103,10 +103,20 @@ def schemas_like(admin: Any, prefix: str) -> list[str]:
 
 
 def this_machine_off_loopback() -> str:
-    """An address of this machine that is not loopback (the one its default route uses)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.1", 9))  # UDP: chooses a route, sends nothing
-        address = probe.getsockname()[0]
+    """An address of this machine that is not loopback: the one its default route uses,
+    else (no route) its address on the container engine's bridge."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # UDP: chooses a route, sends nothing
+            address = probe.getsockname()[0]
+    except OSError:
+        import ipaddress
+
+        from harness.engine import docker_client
+
+        (config,) = docker_client().networks.get("bridge").attrs["IPAM"]["Config"]
+        # The engine gives the host the bridge's first address unless told otherwise.
+        address = config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
     assert not address.startswith("127."), address
     return address
 
