@@ -11,7 +11,7 @@ import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import __version__
 from harness.activation import compat
@@ -23,6 +23,9 @@ from harness.elements.targets import Target, resolve_target
 from harness.install import ensure_installed, installed_version, is_importable
 from harness.results import PASSED, ElementResult
 from harness.runinfo import RunIdentity
+
+if TYPE_CHECKING:
+    from harness.workflow.check import PipelineCheck
 
 
 @dataclass
@@ -122,9 +125,17 @@ def new_check(
     prefix: str,
     options: CheckOptions,
     on_step: Callable[[str], None] | None = None,
-) -> ElementCheck:
-    """The check of one target in namespace ``prefix``, announcing its steps to ``on_step``."""
-    check = ElementCheck(target, server, prefix, options)
+) -> ElementCheck | PipelineCheck:
+    """The check of one target in namespace ``prefix``, announcing its steps to ``on_step``.
+
+    A lab's pipeline module is checked as it is, by :class:`harness.workflow.check.PipelineCheck`.
+    """
+    if target.pipeline is not None:
+        from harness.workflow.check import PipelineCheck
+
+        check: ElementCheck | PipelineCheck = PipelineCheck(target, server, prefix, options)
+    else:
+        check = ElementCheck(target, server, prefix, options)
     check.result.version = release_version(target)
     if on_step is not None:
         check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]

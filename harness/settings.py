@@ -152,6 +152,28 @@ OPTIONS: tuple[Option, ...] = (
         metavar="URL",
     ),
     Option(
+        "tls",
+        "connect to the external server with TLS, verifying its certificate chain and "
+        "host name (against --tls-ca, else the system's CAs)",
+        False,
+        _parse_bool,
+        kind="bool",
+    ),
+    Option(
+        "tls_ca",
+        "PEM file of the CA that signed the external server's certificate (implies --tls)",
+        None,
+        metavar="FILE",
+        path=True,
+    ),
+    Option(
+        "insecure",
+        "allow sending the password to an external server that is not on this machine without TLS",
+        False,
+        _parse_bool,
+        kind="bool",
+    ),
+    Option(
         "reuse",
         "keep the server container after the run and reuse it next time "
         "(remove with `harness down`)",
@@ -264,6 +286,10 @@ class Settings:
     db: str = "mysql"
     image: str | None = None
     external: str | None = None
+    tls: bool = False
+    #: Absolute (see :attr:`Option.path`).
+    tls_ca: str | None = None
+    insecure: bool = False
     reuse: bool = False
     startup_timeout: float = 120.0
     timeout: float = 120.0

@@ -8,11 +8,16 @@ a version supports, and how to forget the global connection between checks.
 from __future__ import annotations
 
 import contextlib
+import copy
+import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.db.backends.base import is_loopback
 from harness.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from harness.db.tls import TlsSettings
 
 
 def datajoint() -> Any:
@@ -132,24 +137,82 @@ def _without_tls(host: str, port: int, user: str, password: str) -> Any:
 
 
 @contextlib.contextmanager
-def connected(host: str, port: int, user: str, password: str, backend: str) -> Iterator[Any]:
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, restored afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _with_tls(
+    host: str, port: int, user: str, password: str, use_tls: Any, extra: dict[str, Any]
+) -> Any:
+    """DataJoint's global connection with TLS verified; installed.
+
+    DataJoint's ``use_tls`` config key is a boolean only in 2.x, so the options go
+    to the connection itself (``use_tls=dict``, which both lines hand to the
+    driver). ``extra`` are keywords DataJoint 2's adapter gets besides: its
+    PostgreSQL adapter turns any ``use_tls`` into ``sslmode=require`` (no
+    verification) unless given an explicit ``sslmode``, which a subclass of its
+    ``Connection`` adds (also on reconnects).
+    """
+    dj = datajoint()
+    if major_version() < 2:
+        return dj.conn(host, user, password, reset=True, use_tls=use_tls)
+    import datajoint.instance as instance_module
+    from datajoint.connection import Connection
+
+    class _Verified(Connection):  # type: ignore[misc, valid-type]
+        def _build_connect_kwargs(self, use_tls: Any = None) -> dict[str, Any]:
+            kwargs: dict[str, Any] = super()._build_connect_kwargs(use_tls)
+            kwargs.update(extra)
+            return kwargs
+
+    instance_module._singleton_connection = _Verified(
+        host, user, password, port, use_tls, config_override=instance_module._global_config
+    )
+    return dj.conn()
+
+
+@contextlib.contextmanager
+def connected(
+    host: str, port: int, user: str, password: str, backend: str, tls: TlsSettings | None = None
+) -> Iterator[Any]:
     """Point DataJoint's global config and connection at a server for one check.
 
     The previous config values are restored and the connection forgotten on exit,
-    so checks in the same process do not leak settings into each other.
+    so checks in the same process do not leak settings into each other. With
+    ``tls`` the connection verifies the server's certificate, or fails.
     """
     require_backend_support(backend)
     dj = datajoint()
     wanted = _config_settings(host, port, user, password, backend)
     previous = {key: _get(dj.config, key) for key in wanted}
     _reset_connection()
+    use_tls: Any = None
+    extra: dict[str, Any] = {}
+    environ: dict[str, str] = {}
+    if tls is not None:
+        from harness.db.backends import get_backend
+
+        use_tls, extra, environ = get_backend(backend).datajoint_tls(tls)
     try:
         for key, value in wanted.items():
             dj.config[key] = value
-        if backend != "postgresql" and is_loopback(host):
-            yield _without_tls(host, port, user, password)
-        else:
-            yield dj.conn(reset=True)
+        with _environment(environ):
+            if tls is not None:
+                yield _with_tls(host, port, user, password, use_tls, extra)
+            elif backend != "postgresql" and is_loopback(host):
+                yield _without_tls(host, port, user, password)
+            else:
+                yield dj.conn(reset=True)
     finally:
         _reset_connection()
         for key, value in previous.items():
@@ -165,3 +228,39 @@ def schema_classes() -> tuple[type, ...]:
     # 0.14: datajoint.schemas.Schema; 2.x: dj.Schema subclasses datajoint.schemas._Schema.
     base = getattr(schemas, "_Schema", None) or getattr(schemas, "Schema", dj.Schema)
     return (base,)
+
+
+#: Where DataJoint's workflow repositories read their schema prefix from.
+WORKFLOW_PREFIX_KEY = "database.prefix"
+WORKFLOW_PREFIX_ENV = "DATABASE_PREFIX"
+
+
+@contextlib.contextmanager
+def workflow_prefix(prefix: str) -> Iterator[None]:
+    """A lab's pipeline module, imported inside, names its schemas ``prefix + "<name>"``.
+
+    The workflows read ``dj.config["custom"]["database.prefix"]`` (DataJoint 0.14,
+    which keeps any key) and, in their packages and tests, the ``DATABASE_PREFIX``
+    environment variable. DataJoint 2 rejects the ``custom`` key (its settings
+    accept known keys only), so there the variable is the only channel. Both are
+    restored exactly afterwards: the check's process must end as it began.
+    """
+    dj = datajoint()
+    environ_before = os.environ.get(WORKFLOW_PREFIX_ENV)
+    keeps_custom = major_version() < 2
+    had_custom = keeps_custom and "custom" in dj.config
+    custom_before = copy.deepcopy(dj.config["custom"]) if had_custom else None
+    os.environ[WORKFLOW_PREFIX_ENV] = prefix
+    if keeps_custom:
+        dj.config["custom"] = {**(custom_before or {}), WORKFLOW_PREFIX_KEY: prefix}
+    try:
+        yield
+    finally:
+        if environ_before is None:
+            os.environ.pop(WORKFLOW_PREFIX_ENV, None)
+        else:
+            os.environ[WORKFLOW_PREFIX_ENV] = environ_before
+        if had_custom:
+            dj.config["custom"] = custom_before
+        elif keeps_custom and "custom" in dj.config:
+            del dj.config["custom"]

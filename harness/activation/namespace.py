@@ -115,14 +115,16 @@ class NamespaceSession:
     def open(cls, server: ServerInfo, run: RunIdentity) -> Iterator[NamespaceSession]:
         """Create a namespace on ``server``, connect as its user; drop everything after."""
         backend = get_backend(server.backend)
-        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        admin = backend.connect(
+            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+        )
         try:
             namespace = Namespace.create(
                 backend, admin, new_prefix(run.run_id), server_key=(server.host, server.port)
             )
             try:
                 connection = backend.connect(
-                    server.host, server.port, namespace.user, namespace.password
+                    server.host, server.port, namespace.user, namespace.password, tls=server.tls
                 )
                 try:
                     yield cls(namespace, connection)

@@ -759,6 +759,7 @@ class ElementCheck:
                 self.server.port,
                 self.server.admin_user,
                 self.server.admin_password,
+                tls=self.server.tls,
             )
             before = self.backend.all_schemas(admin)
             with self.timer("namespace_s"):
@@ -1010,6 +1011,7 @@ class ElementCheck:
                 self.namespace.user,
                 self.namespace.password,
                 self.backend.name,
+                tls=self.server.tls,
             ),
             contextlib.ExitStack() as stack,
         ):

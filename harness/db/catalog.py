@@ -266,16 +266,32 @@ def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[T
 
 def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
     """Tables of every schema named ``<prefix>_*`` on a PostgreSQL server."""
-    params = (prefix + "_",)
+    return read_postgres_schemas(
+        backend,
+        connection,
+        "starts_with({column}, %s)",
+        (prefix + "_",),
+        lambda schema: _stem(schema, prefix),
+    )
 
-    def name_of(schema: str) -> str:
-        return _stem(schema, prefix)
+
+def read_postgres_schemas(
+    backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
+) -> list[Table]:
+    """Tables of the schemas matching ``condition`` on PostgreSQL.
+
+    ``condition`` is SQL with ``{column}`` where the schema column goes (each query
+    names it differently); ``name_of`` as for :func:`read_mysql_schemas`.
+    """
+
+    def where(column: str) -> str:
+        return condition.format(column=column)
 
     tables = _tables_from_rows(
         backend.query(
             connection,
             "SELECT table_schema, table_name, '' FROM information_schema.tables "
-            "WHERE starts_with(table_schema, %s) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+            f"WHERE {where('table_schema')} AND table_type = 'BASE TABLE' ORDER BY 1, 2",
             params,
         ),
         name_of,
@@ -288,7 +304,7 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         "FROM information_schema.columns c JOIN pg_attribute a "
         "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
         "AND a.attname = c.column_name "
-        "WHERE starts_with(table_schema, %s) ORDER BY 1, 2, ordinal_position",
+        f"WHERE {where('table_schema')} ORDER BY 1, 2, ordinal_position",
         params,
     ):
         table = tables.get((schema, name))
@@ -310,7 +326,7 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         "SELECT tc.table_schema, tc.table_name, kcu.column_name "
         "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage "
         "kcu USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
-        "AND starts_with(tc.table_schema, %s) ORDER BY 1, 2, kcu.ordinal_position",
+        f"AND {where('tc.table_schema')} ORDER BY 1, 2, kcu.ordinal_position",
         params,
     ):
         table = tables.get((schema, name))
@@ -330,7 +346,7 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
             "ON pk.constraint_schema = rc.unique_constraint_schema "
             "AND pk.constraint_name = rc.unique_constraint_name "
             "AND pk.ordinal_position = kcu.position_in_unique_constraint "
-            "WHERE starts_with(kcu.table_schema, %s) ORDER BY 1, 2, 3, kcu.ordinal_position",
+            f"WHERE {where('kcu.table_schema')} ORDER BY 1, 2, 3, kcu.ordinal_position",
             params,
         ),
         name_of,

@@ -9,12 +9,13 @@ pipelines already use.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
 from harness.db.backends import BACKENDS, get_backend
 from harness.db.readiness import NotReady, wait_for_sql
 from harness.db.server import ServerInfo
+from harness.db.tls import TlsSettings, guard_password, tls_failure, tls_hint
 from harness.errors import ConfigurationError, ServerUnreachable
 from harness.redact import redact_text, redact_url, register_secret
 
@@ -31,9 +32,17 @@ class ExternalTarget:
     user: str
     password: str = field(repr=False)
     origin: str = "--external"
+    #: Verified TLS for every connection; None: none (refused off this machine
+    #: unless the user said ``--insecure``, see :meth:`secured`).
+    tls: TlsSettings | None = None
 
     def display(self) -> str:
         return f"{self.backend}://{self.user}@{self.host}:{self.port}"
+
+    def secured(self, tls: TlsSettings | None, insecure: bool) -> ExternalTarget:
+        """This target with ``tls``, after refusing a login across a network without it."""
+        guard_password(self.host, self.display(), tls, insecure)
+        return replace(self, tls=tls)
 
 
 def parse_external_url(url: str) -> ExternalTarget:
@@ -111,10 +120,21 @@ def connect_external(target: ExternalTarget, *, timeout: float) -> ServerInfo:
     backend = get_backend(target.backend)
     try:
         version = wait_for_sql(
-            backend, target.host, target.port, target.user, target.password, timeout=timeout
+            backend,
+            target.host,
+            target.port,
+            target.user,
+            target.password,
+            timeout=timeout,
+            tls=target.tls,
         )
     except NotReady as exc:
         reason = redact_text(str(exc.last_error)) if exc.last_error else "no answer"
+        if target.tls is not None and exc.last_error and tls_failure(exc.last_error):
+            raise ServerUnreachable(
+                f"external server {target.display()} (from {target.origin}): TLS failed: {reason}",
+                hint=tls_hint(target.tls),
+            ) from None
         raise ServerUnreachable(
             f"external server {target.display()} (from {target.origin}) did not accept "
             f"SQL within {timeout:g} s: {reason}",
@@ -128,4 +148,5 @@ def connect_external(target: ExternalTarget, *, timeout: float) -> ServerInfo:
         admin_password=target.password,
         version=version,
         kind="external",
+        tls=target.tls,
     )

@@ -24,6 +24,8 @@ from harness.db.external import (
 from harness.db.reuse import acquire_reusable_server
 from harness.db.server import ServerInfo
 from harness.db.sweep import sweep_containers
+from harness.db.tls import tls_settings
+from harness.errors import ConfigurationError
 from harness.runinfo import RunIdentity
 from harness.settings import Settings
 
@@ -33,10 +35,18 @@ log = logging.getLogger("harness.server")
 def external_target(
     settings: Settings, environ: Mapping[str, str] | None = None
 ) -> ExternalTarget | None:
-    """The external server the settings or DJ_* variables name, if any."""
+    """The external server the settings or DJ_* variables name, if any, with its TLS.
+
+    A login to a host other than this machine without TLS is refused here, before
+    anything is sent, unless ``--insecure`` says the network is trusted.
+    """
     if settings.external:
-        return parse_external_url(settings.external)
-    return external_from_datajoint_env(os.environ if environ is None else environ)
+        target: ExternalTarget | None = parse_external_url(settings.external)
+    else:
+        target = external_from_datajoint_env(os.environ if environ is None else environ)
+    if target is None:
+        return None
+    return target.secured(tls_settings(settings.tls, settings.tls_ca), settings.insecure)
 
 
 def default_image_for(backend: Backend) -> str:
@@ -64,6 +74,12 @@ def provide_server(
         log.info("using external server %s (from %s)", target.display(), target.origin)
         yield connect_external(target, timeout=settings.startup_timeout)
         return
+    if settings.tls or settings.tls_ca:
+        raise ConfigurationError(
+            "--tls and --tls-ca are for an external server, and none is given",
+            hint="name it with --external URL (or DJ_HOST); the harness's own containers "
+            "are reached on 127.0.0.1 without TLS",
+        )
     backend = get_backend(settings.db)
     if sweep:
         report = sweep_containers(run)

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from harness.db.backends.base import Backend
+from harness.db.tls import tls_failure
+
+if TYPE_CHECKING:
+    from harness.db.tls import TlsSettings
 
 #: Poll every FAST_DELAY seconds during the first FAST_PHASE seconds, when a local
 #: image (SQL-ready in 0.4-2 s) comes up: a backed-off poll there adds a sizeable
@@ -41,6 +46,7 @@ def wait_for_sql(
     *,
     timeout: float,
     check_alive: Callable[[], None] | None = None,
+    tls: TlsSettings | None = None,
 ) -> str:
     """Poll until a query succeeds; return the server version.
 
@@ -60,9 +66,14 @@ def wait_for_sql(
         if remaining <= 0:
             raise NotReady(time.monotonic() - start, last_error)
         try:
-            return backend.probe(host, port, user, password, timeout=min(5.0, max(0.5, remaining)))
+            return backend.probe(
+                host, port, user, password, timeout=min(5.0, max(0.5, remaining)), tls=tls
+            )
         except errors as exc:
             last_error = exc
+            if tls is not None and tls_failure(exc):
+                # A certificate that does not verify will not verify later either.
+                raise NotReady(time.monotonic() - start, exc) from None
         time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         fast = time.monotonic() - start < FAST_PHASE
         delay = FAST_DELAY if fast else min(delay * 1.5, SLOW_MAX_DELAY)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from harness.db.tls import TlsSettings
 from harness.redact import MASK
 
 
@@ -37,6 +38,8 @@ class ServerInfo:
     kind: str
     image: ImageRef | None = None
     container_id: str | None = None
+    #: How every connection to this server verifies TLS; None: no TLS (loopback).
+    tls: TlsSettings | None = None
 
     def url(self, *, reveal_password: bool = False) -> str:
         """A connection URL; the password is masked unless explicitly revealed."""
@@ -47,6 +50,8 @@ class ServerInfo:
     def describe(self) -> str:
         """One human line: backend, version, address and origin (no secret)."""
         origin = f"image {self.image.name}" if self.image else "external server"
+        if self.tls is not None:
+            origin += f", {self.tls.describe()}"
         return f"{self.backend} {self.version} at {self.host}:{self.port} ({self.kind}, {origin})"
 
     def public_dict(self) -> dict[str, Any]:
@@ -63,4 +68,9 @@ class ServerInfo:
     def from_json(cls, text: str) -> ServerInfo:
         data = json.loads(text)
         image = data.pop("image")
-        return cls(**data, image=ImageRef(**image) if image else None)
+        tls = data.pop("tls", None)
+        return cls(
+            **data,
+            image=ImageRef(**image) if image else None,
+            tls=TlsSettings(**tls) if tls else None,
+        )

@@ -69,7 +69,9 @@ def activate_pipeline(
     target: ExternalTarget, elements: list[LoadedElement], say: Callable[[str], None]
 ) -> str | None:
     """Activate every Element in order as the target's user; the error text, or None."""
-    with compat.connected(target.host, target.port, target.user, target.password, target.backend):
+    with compat.connected(
+        target.host, target.port, target.user, target.password, target.backend, target.tls
+    ):
         for element in elements:
             say(f"activating {element.label}")
             try:

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.activation import compat
 from harness.db.backends import get_backend
 from harness.db.backends.base import Backend
-from harness.db.external import ExternalTarget
+from harness.db.external import ExternalTarget, parse_external_url
+from harness.db.tls import tls_settings
 from harness.deploy.apply import ApplyResult, activate_pipeline, refusal, summarize
 from harness.deploy.fingerprint import affected_schemas, read_state, state_changes
 from harness.deploy.live import read_schemas
@@ -63,12 +65,17 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "the deploy lock held too long) or failed part way, 2 configuration, connection or "
         "credentials error",
     )
-    parser.add_argument("pipeline", metavar="PIPELINE", help="pipeline spec (.toml) or its name")
+    parser.add_argument(
+        "pipeline",
+        metavar="PIPELINE",
+        help="pipeline spec (.toml) or its name, or a lab's pipeline module (pipeline.py)",
+    )
     parser.add_argument(
         "--target",
         required=True,
         metavar="URL",
-        help=f"mysql://user[:password]@host[:port]; password else from {PASSWORD_ENV} or a prompt",
+        help="mysql://, mariadb:// or postgresql://user[:password]@host[:port]; password "
+        f"else from {PASSWORD_ENV} or a prompt",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show the plan only (the default)")
@@ -114,10 +121,36 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="image of the rehearsal server (default: the harness's image of the backend)",
     )
+    parser.add_argument(
+        "--prefix",
+        metavar="PREFIX",
+        help="for a pipeline module: its dj.config['custom']['database.prefix'] on the target "
+        "(default: DATABASE_PREFIX, else DataJoint's config, else none)",
+    )
+    add_tls_arguments(parser)
     return parser
 
 
-def _print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--tls``, ``--tls-ca FILE`` and ``--insecure`` (see :mod:`harness.db.tls`)."""
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, verifying the server's certificate chain and host name",
+    )
+    parser.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="PEM file of the CA that signed the server's certificate (implies --tls)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow sending the password to a server not on this machine without TLS",
+    )
+
+
+def print_result(result: ApplyResult, say: Callable[[str], None]) -> None:
     if result.created_schemas:
         say("created schemas: " + ", ".join(result.created_schemas))
     say(f"created tables: {len(result.created_tables)}")
@@ -167,9 +200,13 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
         )
     if args.lock_timeout < 0:
         raise ConfigurationError("--lock-timeout must be 0 or more seconds")
+    if args.pipeline.endswith(".py"):
+        from harness.workflow.deploy import run_module_deploy
+
+        return run_module_deploy(args, manifest_dir)
     spec = load_pipeline(find_pipeline(args.pipeline))
     saved = read_plan(Path(args.apply)) if args.apply else None
-    target = resolve_target(args.target)
+    target = deploy_target(args)
     if saved is not None:
         problems = binding_problems(saved, spec, target)
         if problems:
@@ -182,7 +219,8 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
     connection = connect(target, args.timeout)
     run = _Deploy(args, spec, target, backend, connection, manifest_dir, say)
     try:
-        say(f"pipeline {spec.name} ({spec.path}) on {target.display()}")
+        secured = f" ({target.tls.describe()})" if target.tls else ""
+        say(f"pipeline {spec.name} ({spec.path}) on {target.display()}{secured}")
         if args.apply is None:
             return _plan(run)
         with deploy_lock(
@@ -194,7 +232,7 @@ def run_deploy(args: argparse.Namespace, manifest_dir: Path | None = None) -> in
 
 
 def _plan(run: _Deploy) -> int:
-    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+    with loaded_pipeline(run.spec, run.manifest_dir, run.target.backend) as elements:
         plan = compute_plan(run.backend, run.connection, elements)
         run.say(render_plan(plan, ddl=not run.args.no_ddl))
         if run.args.out is not None:
@@ -209,7 +247,7 @@ def _plan(run: _Deploy) -> int:
 def _apply(run: _Deploy, saved: dict[str, Any] | None) -> int:
     """Under the lock: plan afresh, check, rehearse, then apply to the target."""
     say = run.say
-    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+    with loaded_pipeline(run.spec, run.manifest_dir, run.target.backend) as elements:
         plan = compute_plan(run.backend, run.connection, elements)
         say(render_plan(plan, ddl=not run.args.no_ddl))
         if saved is not None and not _saved_plan_holds(run, saved, elements, plan):
@@ -251,7 +289,7 @@ def _apply(run: _Deploy, saved: dict[str, Any] | None) -> int:
         created = len(outcome.result.created_tables) if outcome.result else 0
         say(f"rehearsal passed: {created} table(s) created and verified on the copy")
     # The rehearsal activated those modules against the copy: the target gets a fresh import.
-    with loaded_pipeline(run.spec, run.manifest_dir) as elements:
+    with loaded_pipeline(run.spec, run.manifest_dir, run.target.backend) as elements:
         plan = compute_plan(run.backend, run.connection, elements)
         differences = plan_differences(reviewed, reviewed_plan(plan, elements))
         if differences:
@@ -301,7 +339,32 @@ def _verify(
     """Read the target again, compare with the plan, print the result."""
     after = compute_plan(run.backend, run.connection, elements)
     result = summarize(plan, after, plan.drift, error)
-    _print_result(result, run.say)
+    print_result(result, run.say)
     if result.error is not None and after.all(CREATE):
         run.say("after: " + summary(after))
     return EXIT_OK if result.ok else EXIT_REFUSED
+
+
+def connect_target(args: argparse.Namespace) -> tuple[ExternalTarget, Any]:
+    """The ``--target`` server (TLS as asked, refused when unprotected) and a connection."""
+    target = deploy_target(args)
+    return target, connect(target, args.timeout)
+
+
+def deploy_target(args: argparse.Namespace) -> ExternalTarget:
+    """The ``--target`` server, refused before any password when it cannot be served."""
+    refuse_unsupported_backend(args.target)
+    tls = tls_settings(args.tls, args.tls_ca)
+    return resolve_target(args.target, tls=tls, insecure=args.insecure)
+
+
+def refuse_unsupported_backend(url: str) -> None:
+    """PostgreSQL targets need DataJoint 2: say so before a password is asked for."""
+    backend = parse_external_url(url).backend
+    if not compat.supports_backend(backend):
+        raise ConfigurationError(
+            f"cannot deploy to a {backend} server with DataJoint {compat.version()}: "
+            "DataJoint 0.14 has no PostgreSQL support (it arrived in DataJoint 2.0)",
+            hint="deploy from an environment with datajoint>=2 and Element releases that "
+            "support it, or deploy to a MySQL server",
+        )

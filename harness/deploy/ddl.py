@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.activation import compat
+from harness.db.backends.base import Backend
 from harness.db.catalog import Table
 
 _TIER_MARKS = {"manual": "", "lookup": "#", "imported": "_", "computed": "__"}
@@ -45,11 +46,12 @@ def sql_names(tables: list[Table]) -> dict[tuple[str, str], str]:
     }
 
 
-def quoted_name(table: Table, sql_name: str) -> str:
-    return f"`{table.schema}`.`{sql_name}`"
+def quoted_name(backend: Backend, table: Table, sql_name: str) -> str:
+    """``schema.table`` quoted as DataJoint's ``full_table_name`` is on this server."""
+    return f"{backend.quote_identifier(table.schema)}.{backend.quote_identifier(sql_name)}"
 
 
-def standin(table: Table, sql_name: str) -> Any:
+def standin(backend: Backend, table: Table, sql_name: str) -> Any:
     """A query expression that answers for ``table`` in a foreign-key declaration."""
     compat.datajoint()
     from datajoint.expression import QueryExpression
@@ -76,7 +78,7 @@ def standin(table: Table, sql_name: str) -> Any:
     ]
     expression = StandIn()
     expression._heading = Heading(attribute_specs=specs)
-    expression._support = [quoted_name(table, sql_name)]
+    expression._support = [quoted_name(backend, table, sql_name)]
     return expression
 
 
@@ -109,9 +111,13 @@ def standin_context(
 
 
 def declare_sql(
-    full_table_name: str, schema: str, definition: str, context: dict[str, Any]
+    backend: Backend, full_table_name: str, schema: str, definition: str, context: dict[str, Any]
 ) -> list[str]:
-    """The statements DataJoint would run to declare the table (0.14: one; 2.x: maybe more)."""
+    """The statements DataJoint would run to declare the table (0.14: one; 2.x: maybe more).
+
+    DataJoint 2 generates SQL through the adapter of the target's kind of server
+    (PostgreSQL: its types, ``COMMENT ON`` statements after the ``CREATE TABLE``).
+    """
     compat.datajoint()
     from datajoint import declare as declare_module
 
@@ -119,7 +125,7 @@ def declare_sql(
         from datajoint.adapters import get_adapter
 
         sql, _stores, _key, _lineage, pre, post = declare_module.declare(
-            full_table_name, definition, context, get_adapter("mysql")
+            full_table_name, definition, context, get_adapter(backend.datajoint_backend)
         )
         statements = [*pre, sql, *post]
     else:

@@ -178,7 +178,11 @@ def _schema_map(
 
 
 def _import_element(
-    spec: PipelineSpec, entry: PipelineEntry, target: Target, manifest_dir: Path | None = None
+    spec: PipelineSpec,
+    entry: PipelineEntry,
+    target: Target,
+    manifest_dir: Path | None = None,
+    backend: str = "mysql",
 ) -> LoadedElement:
     try:
         sources = {
@@ -220,7 +224,9 @@ def _import_element(
             raise spec.error(entry, "modules", f"importing {name} failed: {exc}", "") from None
     steps = _steps(spec, entry, loaded, chosen, covers, target)
     directories = manifest_dirs(manifest_dir, MANIFEST_DIR, fall_back=target.spec is not None)
-    path, found = find_manifest(target.name, target.version, compat.major_version(), directories)
+    path, found = find_manifest(
+        target.name, target.version, compat.major_version(), directories, backend
+    )
     if found is None:
         raise spec.error(
             entry,
@@ -364,12 +370,13 @@ def _link(spec: PipelineSpec, element: LoadedElement, earlier: list[LoadedElemen
 
 @contextlib.contextmanager
 def loaded_pipeline(
-    spec: PipelineSpec, manifest_dir: Path | None = None
+    spec: PipelineSpec, manifest_dir: Path | None = None, backend: str = "mysql"
 ) -> Iterator[list[LoadedElement]]:
     """Import every Element of the pipeline afresh and link them; forget them afterwards.
 
     Each Element's manifest is looked for in ``manifest_dir`` first (see
-    :func:`harness.manifest.manifest_dirs`), then, for spec names, among the bundled ones.
+    :func:`harness.manifest.manifest_dirs`), then, for spec names, among the bundled ones;
+    the one recorded on ``backend``'s kind of server (PostgreSQL has its own).
     """
     targets = []
     for entry in spec.entries:
@@ -382,7 +389,7 @@ def loaded_pipeline(
     with fresh_scope(packages, sys_path=sys_path, stubs=stubs):
         elements: list[LoadedElement] = []
         for entry, target in zip(spec.entries, targets, strict=True):
-            element = _import_element(spec, entry, target, manifest_dir)
+            element = _import_element(spec, entry, target, manifest_dir, backend)
             _link(spec, element, elements)
             elements.append(element)
         yield elements

@@ -50,6 +50,8 @@ class ElementPlan:
     tables: list[TablePlan]
     #: Tables in the Element's schemas that its release does not declare (additive drift).
     extra: list[TablePlan] = field(default_factory=list)
+    #: The statements creating ``schemas_to_create`` on this kind of server.
+    schema_ddl: list[str] = field(default_factory=list)
 
     def with_status(self, status: str) -> list[TablePlan]:
         return [t for t in [*self.tables, *self.extra] if t.status == status]
@@ -135,9 +137,8 @@ class Planner:
         names = ddl.sql_names(tables)
         for table in tables:
             self.live[full_name(table)] = table
-            self.live_sql[ddl.quoted_name(table, names[(table.schema, table.name)])] = full_name(
-                table
-            )
+            quoted = ddl.quoted_name(self.backend, table, names[(table.schema, table.name)])
+            self.live_sql[quoted] = full_name(table)
 
     # -- upstream tables -------------------------------------------------------------------
 
@@ -151,13 +152,13 @@ class Planner:
             return None
         if not isinstance(quoted, str) or "." not in quoted:
             return None
-        schema = quoted.split(".")[0].strip("`")
+        schema = quoted.split(".")[0].strip('`"')
         if quoted not in self.live_sql:
             self._read_live([schema])
         name = self.live_sql.get(quoted)
         if name is None:
             return None
-        raw = quoted.split(".", 1)[1].strip("`")
+        raw = quoted.split(".", 1)[1].strip('`"')
         return self.live[name], raw
 
     def _upstream(self, element: LoadedElement) -> Any:
@@ -209,11 +210,12 @@ class Planner:
 
             def lookup(value: Any) -> Any:
                 found = self._known(value)
-                return ddl.standin(*found) if found else None
+                return ddl.standin(self.backend, *found) if found else None
 
             try:
                 return ddl.declare_sql(
-                    ddl.quoted_name(table, known[1]),
+                    self.backend,
+                    ddl.quoted_name(self.backend, table, known[1]),
                     table.schema,
                     definition,
                     ddl.standin_context(context, lookup),
@@ -244,10 +246,12 @@ class Planner:
             if t.schema in set(element.schemas.values()) and full_name(t) not in names
         ]
         manifest = element.manifest_file
+        to_create = sorted(set(element.schemas.values()) - present)
         return ElementPlan(
             label=element.label,
             manifest=resources.shown_path(manifest),
-            schemas_to_create=sorted(set(element.schemas.values()) - present),
+            schemas_to_create=to_create,
+            schema_ddl=[self.backend.create_schema_sql(schema) for schema in to_create],
             tables=tables,
             extra=sorted(extra, key=lambda t: t.name),
         )

@@ -14,7 +14,7 @@ def render_element(element: ElementPlan, ddl: bool) -> list[str]:
     if element.schemas_to_create:
         lines.append("  schemas to create: " + ", ".join(element.schemas_to_create))
         if ddl:
-            lines += [f"    CREATE DATABASE `{s}`" for s in element.schemas_to_create]
+            lines += [f"    {statement}" for statement in element.schema_ddl]
     create = element.with_status(CREATE)
     lines.append(f"  tables to create: {len(create)}")
     for table in create:

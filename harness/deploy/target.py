@@ -2,7 +2,10 @@
 
 The password comes from the URL, else ``HARNESS_TARGET_PASSWORD``, else an
 interactive prompt (never echoed); it is registered for redaction at once, so
-no message, log line or traceback text the harness prints can show it.
+no message, log line or traceback text the harness prints can show it. A
+server that is not on this machine is only logged in to over verified TLS
+(``--tls``, ``--tls-ca``) unless ``--insecure`` says otherwise; that is decided
+before a password is asked for or anything is sent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 
 from harness.db.backends import get_backend
 from harness.db.external import ExternalTarget, parse_external_url
+from harness.db.tls import TlsSettings, tls_failure, tls_hint
 from harness.errors import ConfigurationError, ServerUnreachable
 from harness.redact import redact_text, register_secret
 
@@ -24,11 +28,16 @@ PASSWORD_ENV = "HARNESS_TARGET_PASSWORD"
 
 
 def resolve_target(
-    url: str, environ: Mapping[str, str] | None = None, interactive: bool | None = None
+    url: str,
+    environ: Mapping[str, str] | None = None,
+    interactive: bool | None = None,
+    *,
+    tls: TlsSettings | None = None,
+    insecure: bool = False,
 ) -> ExternalTarget:
     """The server of ``--target URL`` with a password from the URL, the environment or a prompt."""
     environ = os.environ if environ is None else environ
-    target = parse_external_url(url)
+    target = parse_external_url(url).secured(tls, insecure)
     has_password = urlsplit(url.strip()).password is not None
     if has_password:
         return replace(target, origin="--target")
@@ -50,9 +59,14 @@ def connect(target: ExternalTarget, timeout: float) -> Any:
     backend = get_backend(target.backend)
     try:
         return backend.connect(
-            target.host, target.port, target.user, target.password, timeout=timeout
+            target.host, target.port, target.user, target.password, timeout=timeout, tls=target.tls
         )
     except backend.driver_errors() as exc:
+        if target.tls is not None and tls_failure(exc):
+            raise ServerUnreachable(
+                f"cannot connect to {target.display()} over TLS: {redact_text(str(exc))}",
+                hint=tls_hint(target.tls),
+            ) from None
         raise ServerUnreachable(
             f"cannot connect to {target.display()}: {redact_text(str(exc))}",
             hint="check host, port, user and password, and that the server is running",

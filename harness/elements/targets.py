@@ -2,7 +2,8 @@
 
 A target is a spec name (``element-lab``, from ``elements/``), a spec file
 path, an installed package (``element_session``), one module
-(``element_session.session_with_id``) or a source directory of an Element.
+(``element_session.session_with_id``), a source directory of an Element, or a
+lab's own pipeline module (``workflow_lab/pipeline.py``, see :mod:`harness.workflow`).
 Whatever the form, the engine receives a :class:`Target`: the import package,
 the modules to activate, where to import from, and the spec's overrides.
 """
@@ -36,6 +37,29 @@ class Target:
     upstream: Mapping[str, str] = field(default_factory=dict)
     activations: tuple[Any, ...] = ()
     spec: Any = None
+    #: A lab's pipeline module (a ``.py`` file that activates Elements at import);
+    #: ``package`` is its top-level package, ``modules`` its dotted name.
+    pipeline: Path | None = None
+
+
+def pipeline_module_target(text: str, path: Path) -> Target:
+    """``workflow_lab/pipeline.py``: imported as ``workflow_lab.pipeline`` from the package's
+    parent directory (a file outside a package: as itself, from its directory)."""
+    path = path.resolve()
+    parts = [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    name = ".".join(parts)
+    return Target(
+        text=text,
+        name=name,
+        package=parts[0],
+        modules=(name,),
+        sys_path=(directory,),
+        pipeline=path,
+    )
 
 
 def _package_dir_target(text: str, directory: Path) -> Target:
@@ -111,6 +135,14 @@ def resolve_target(text: str) -> Target:
     path = Path(text)
     if path.is_dir() and (("/" in text) or text.startswith(".")):
         return _package_dir_target(text, path)
+    if text.endswith(".py"):
+        if not path.is_file():
+            raise ConfigurationError(
+                f"pipeline module {text} does not exist",
+                hint="give the path of the lab's pipeline.py (a module that activates "
+                "its Elements when imported)",
+            )
+        return pipeline_module_target(text, path)
     from harness.elements.spec import find_spec, load_spec
 
     if text.endswith(".toml"):

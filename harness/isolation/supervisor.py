@@ -396,7 +396,9 @@ def _sweep_dead_namespaces(server: ServerInfo) -> None:
     """Drop dead runs' namespaces once, here, before checks start (children inherit that)."""
     backend = get_backend(server.backend)
     try:
-        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        admin = backend.connect(
+            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+        )
     except backend.driver_errors():
         return  # each check reports the server's failure itself
     try:
@@ -412,7 +414,9 @@ def _drop_namespace(server: ServerInfo, prefix: str) -> list[str]:
     """Drop the namespace and user of a check that died; return what is left."""
     backend = get_backend(server.backend)
     try:
-        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        admin = backend.connect(
+            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+        )
     except backend.driver_errors() as exc:
         return [f"namespace {prefix} (server unreachable: {redact_text(str(exc))})"]
     try:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from harness.db.catalog import Table
+    from harness.db.tls import TlsSettings
 
 #: Schema holding the harness's namespace registry (see harness/db/registry.py).
 REGISTRY_SCHEMA = "element_harness"
@@ -16,7 +18,12 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (where TLS protects nothing)."""
-    return host in LOOPBACK_HOSTS
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # all of 127.0.0.0/8
+    except ValueError:
+        return False
 
 
 class Backend(ABC):
@@ -54,8 +61,24 @@ class Backend(ABC):
         *,
         database: str | None = None,
         timeout: float = 5.0,
+        tls: TlsSettings | None = None,
     ) -> Any:
-        """A DB-API connection; raises one of :meth:`driver_errors` when it cannot."""
+        """A DB-API connection; raises one of :meth:`driver_errors` when it cannot.
+
+        With ``tls`` the connection is TLS with the server's chain and name verified,
+        or it fails; without, a loopback server is reached in the clear.
+        """
+
+    @abstractmethod
+    def datajoint_tls(
+        self, tls: TlsSettings
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        """How DataJoint's connection is made to verify TLS the same way.
+
+        ``(use_tls, extra connect keywords, environment)``: the ``use_tls`` value
+        for ``dj.conn`` / ``Connection``, keywords DataJoint 2's adapter is given
+        besides, and environment variables its driver reads while connecting.
+        """
 
     @abstractmethod
     def driver_errors(self) -> tuple[type[BaseException], ...]:
@@ -140,6 +163,23 @@ class Backend(ABC):
         ``CREATE`` does (default character set, engine, ...); the names copied."""
         return []
 
+    # -- named schemas (a deploy target) -----------------------------------------------
+
+    #: DataJoint 2's name for this kind of server (``database.backend``, its SQL adapter).
+    datajoint_backend: ClassVar[str]
+
+    @abstractmethod
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        """Every DataJoint table in ``schemas``, reported under their real names."""
+
+    @abstractmethod
+    def quote_identifier(self, name: str) -> str:
+        """``name`` quoted as a schema or table name in this server's SQL."""
+
+    def create_schema_sql(self, schema: str) -> str:
+        """The statement DataJoint's activation runs to create ``schema``."""
+        return f"CREATE SCHEMA {self.quote_identifier(schema)}"
+
     def server_version(self, connection: Any) -> str:
         """The version string the server reports about itself."""
         cursor = connection.cursor()
@@ -160,9 +200,18 @@ class Backend(ABC):
         finally:
             cursor.close()
 
-    def probe(self, host: str, port: int, user: str, password: str, *, timeout: float = 5.0) -> str:
+    def probe(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        timeout: float = 5.0,
+        tls: TlsSettings | None = None,
+    ) -> str:
         """Connect, read the version, disconnect: the readiness test."""
-        connection = self.connect(host, port, user, password, timeout=timeout)
+        connection = self.connect(host, port, user, password, timeout=timeout, tls=tls)
         try:
             return self.server_version(connection)
         finally:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from harness.db.catalog import Table
+    from harness.db.tls import TlsSettings
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend, is_loopback
 
@@ -35,9 +36,17 @@ class MySQLBackend(Backend):
         *,
         database: str | None = None,
         timeout: float = 5.0,
+        tls: TlsSettings | None = None,
     ) -> Any:
         import pymysql
 
+        if tls is not None:
+            encryption: dict[str, Any] = {"ssl": tls.context()}
+        else:
+            # PyMySQL 1.2 negotiates TLS whenever the server offers it (about 30 ms of
+            # CPU per connection for the default context); a loopback server is only
+            # reachable from this machine, so encryption buys nothing there.
+            encryption = {"ssl_disabled": True if is_loopback(host) else None}
         return pymysql.connect(
             host=host,
             port=port,
@@ -49,11 +58,14 @@ class MySQLBackend(Backend):
             write_timeout=max(timeout, 30.0),
             charset="utf8mb4",
             autocommit=True,
-            # PyMySQL 1.2 negotiates TLS whenever the server offers it (about 30 ms of
-            # CPU per connection for the default context); a loopback server is only
-            # reachable from this machine, so encryption buys nothing there.
-            ssl_disabled=True if is_loopback(host) else None,
+            **encryption,
         )
+
+    def datajoint_tls(
+        self, tls: TlsSettings
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        # Both DataJoint lines hand a use_tls dict to PyMySQL as its ``ssl`` options.
+        return tls.pymysql_options(), {}, {}
 
     def driver_errors(self) -> tuple[type[BaseException], ...]:
         import pymysql
@@ -82,6 +94,20 @@ class MySQLBackend(Backend):
         from harness.db.catalog import read_mysql_catalog
 
         return read_mysql_catalog(self, connection, prefix)
+
+    datajoint_backend: ClassVar[str] = "mysql"
+
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        from harness.db.catalog import read_mysql_schemas
+
+        marks = ", ".join(["%s"] * len(schemas))
+        return read_mysql_schemas(self, connection, f"IN ({marks})", schemas, lambda name: name)
+
+    def quote_identifier(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def create_schema_sql(self, schema: str) -> str:
+        return f"CREATE DATABASE {self.quote_identifier(schema)}"
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(

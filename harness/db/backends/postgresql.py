@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from harness.db.catalog import Table
+    from harness.db.tls import TlsSettings
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend
 from harness.errors import ConfigurationError
@@ -56,8 +57,12 @@ class PostgreSQLBackend(Backend):
         *,
         database: str | None = None,
         timeout: float = 5.0,
+        tls: TlsSettings | None = None,
     ) -> Any:
         psycopg2 = _psycopg2()
+        encryption = (
+            {"sslmode": "verify-full", "sslrootcert": tls.ca or "system"} if tls is not None else {}
+        )
         connection = psycopg2.connect(
             host=host,
             port=port,
@@ -65,9 +70,18 @@ class PostgreSQLBackend(Backend):
             password=password,
             dbname=database or "postgres",
             connect_timeout=max(1, round(timeout)),
+            **encryption,
         )
         connection.autocommit = True
         return connection
+
+    def datajoint_tls(
+        self, tls: TlsSettings
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        # DataJoint 2's PostgreSQL adapter maps any use_tls dict to sslmode=require
+        # (encrypted, not verified) but honours an explicit sslmode; libpq reads the
+        # root certificate from the environment (``system``: libpq 16+).
+        return {}, {"sslmode": "verify-full"}, {"PGSSLROOTCERT": tls.ca or "system"}
 
     def driver_errors(self) -> tuple[type[BaseException], ...]:
         psycopg2 = _psycopg2()
@@ -91,6 +105,18 @@ class PostgreSQLBackend(Backend):
         from harness.db.catalog import read_postgres_catalog
 
         return read_postgres_catalog(self, connection, prefix)
+
+    datajoint_backend: ClassVar[str] = "postgresql"
+
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        from harness.db.catalog import read_postgres_schemas
+
+        return read_postgres_schemas(
+            self, connection, "{column} = ANY(%s)", (list(schemas),), lambda name: name
+        )
+
+    def quote_identifier(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(
