@@ -11,6 +11,13 @@ catalog departs from it fails with a readable diff:
     ~ type scan.ScanInfo.fps float -> double
     ~ primary key session.Session [subject, session_id] -> [subject, session_datetime]
     - foreign key session.Session -> mock.Subject (subject)
+    + unique index session.Session (session_datetime)
+
+Fields added after the first manifests were written are optional, so older
+reviewed manifests still load and still match: an attribute's ``charset`` and
+``collation`` are written only where a column departs from its schema's default
+(which DataJoint's declarations never do), and a table's
+``unique_indexes`` are compared only where both sides recorded them.
 """
 
 from __future__ import annotations
@@ -89,9 +96,13 @@ def _table_entry(table: Table) -> dict[str, Any]:
                 "default": a.default,
                 "comment": a.comment,
                 **({"core_type": a.core_type} if a.core_type else {}),
+                **({"charset": a.charset} if a.charset else {}),
+                **({"collation": a.collation} if a.collation else {}),
             }
             for a in table.attributes
         ],
+        # Absent (not read) is not the same as empty (read, none there): see _diff_table.
+        **({} if table.unique_indexes is None else {"unique_indexes": table.unique_indexes}),
         "foreign_keys": sorted(
             (
                 {
@@ -187,6 +198,9 @@ def _shape_problem(tables: Any) -> str | None:
         for attribute in table.get("attributes", []):
             if not (isinstance(attribute, dict) and {"name", "type"} <= set(attribute)):
                 return f"{where}.attributes holds an entry without 'name' and 'type'"
+        unique = table.get("unique_indexes", [])
+        if not (isinstance(unique, list) and all(isinstance(i, list) for i in unique)):
+            return f"{where}.unique_indexes must be a list of attribute lists"
         for fk in table.get("foreign_keys", []):
             if not (
                 isinstance(fk, dict)
@@ -215,6 +229,10 @@ def _fk_text(fk: Mapping[str, Any]) -> str:
     pairs = ", ".join(a if a == b else f"{a}={b}" for a, b in sorted(fk["attributes"].items()))
     nullable = " nullable" if fk.get("nullable") else ""
     return f"-> {fk['parent']} ({pairs}){nullable}"
+
+
+def _index_text(columns: Iterable[str]) -> str:
+    return f"({', '.join(columns)})"
 
 
 def diff_manifests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -267,9 +285,18 @@ def _diff_table(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> li
             changes.append(Change("+", "attribute", subject, detail))
             continue
         a, b = old_attrs[attr], new_attrs[attr]
-        for key in ("type", "nullable", "default", "core_type", "comment"):
+        for key in ("type", "nullable", "default", "core_type", "comment", "charset", "collation"):
             if a.get(key) != b.get(key):
                 changes.append(Change("~", key, subject, f"{a.get(key)} -> {b.get(key)}"))
+    if "unique_indexes" in old and "unique_indexes" in new:  # both read: compare
+        old_unique = {_index_text(index) for index in old["unique_indexes"]}
+        new_unique = {_index_text(index) for index in new["unique_indexes"]}
+        changes.extend(
+            Change("-", "unique index", name, text) for text in sorted(old_unique - new_unique)
+        )
+        changes.extend(
+            Change("+", "unique index", name, text) for text in sorted(new_unique - old_unique)
+        )
     old_fks = {_fk_text(fk) for fk in old.get("foreign_keys", [])}
     new_fks = {_fk_text(fk) for fk in new.get("foreign_keys", [])}
     changes.extend(Change("-", "foreign key", name, text) for text in sorted(old_fks - new_fks))
