@@ -13,11 +13,12 @@ catalog departs from it fails with a readable diff:
     - foreign key session.Session -> mock.Subject (subject)
     + unique index session.Session (session_datetime)
 
-Fields added after the first manifests were written are optional, so older
-reviewed manifests still load and still match: an attribute's ``charset`` and
-``collation`` are written only where a column departs from its schema's default
-(which DataJoint's declarations never do), and a table's
-``unique_indexes`` are compared only where both sides recorded them.
+Fields added after the first manifests were written are optional and written
+only where they hold something, so older reviewed manifests still load and,
+for tables without them, still match byte for byte: an attribute's ``charset``
+and ``collation`` (only where a column departs from its schema's default, which
+DataJoint's declarations never do) and a table's ``unique_indexes`` (absent:
+none).
 """
 
 from __future__ import annotations
@@ -101,8 +102,8 @@ def _table_entry(table: Table) -> dict[str, Any]:
             }
             for a in table.attributes
         ],
-        # Absent (not read) is not the same as empty (read, none there): see _diff_table.
-        **({} if table.unique_indexes is None else {"unique_indexes": table.unique_indexes}),
+        # Written only when there are some, so manifests of tables without keep their bytes.
+        **({"unique_indexes": table.unique_indexes} if table.unique_indexes else {}),
         "foreign_keys": sorted(
             (
                 {
@@ -198,7 +199,7 @@ def _shape_problem(tables: Any) -> str | None:
         for attribute in table.get("attributes", []):
             if not (isinstance(attribute, dict) and {"name", "type"} <= set(attribute)):
                 return f"{where}.attributes holds an entry without 'name' and 'type'"
-        unique = table.get("unique_indexes", [])
+        unique = table.get("unique_indexes") or []
         if not (isinstance(unique, list) and all(isinstance(i, list) for i in unique)):
             return f"{where}.unique_indexes must be a list of attribute lists"
         for fk in table.get("foreign_keys", []):
@@ -288,9 +289,11 @@ def _diff_table(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> li
         for key in ("type", "nullable", "default", "core_type", "comment", "charset", "collation"):
             if a.get(key) != b.get(key):
                 changes.append(Change("~", key, subject, f"{a.get(key)} -> {b.get(key)}"))
-    if "unique_indexes" in old and "unique_indexes" in new:  # both read: compare
-        old_unique = {_index_text(index) for index in old["unique_indexes"]}
-        new_unique = {_index_text(index) for index in new["unique_indexes"]}
+    # Absent: none (manifests omit an empty list); None: not read (a catalog of PostgreSQL).
+    old_indexes, new_indexes = old.get("unique_indexes", []), new.get("unique_indexes", [])
+    if old_indexes is not None and new_indexes is not None:
+        old_unique = {_index_text(index) for index in old_indexes}
+        new_unique = {_index_text(index) for index in new_indexes}
         changes.extend(
             Change("-", "unique index", name, text) for text in sorted(old_unique - new_unique)
         )

@@ -22,10 +22,10 @@ import pytest
 from conftest import MARIADB, MYSQL, harness_command, harness_containers, orphaned_since
 
 from harness.activation import compat
-from harness.db.catalog import own_charset
+from harness.db.catalog import Table, own_charset
 from harness.elements.spec import load_spec
 from harness.errors import ConfigurationError
-from harness.manifest import diff_manifests, load_manifest
+from harness.manifest import build_manifest, diff_manifests, dumps, load_manifest
 from harness.release import crossversion
 from harness.release.check import describe_failure
 from harness.release.child import isolate_sys_path, origin_problem
@@ -119,6 +119,12 @@ def test_new_table_and_comment_are_additive() -> None:
     assert {verdict for _, verdict in _verdicts(old, new)} == {"additive"}
 
 
+def test_a_core_type_changing_with_the_type_is_one_change_within_a_line() -> None:
+    old = [_table("T", [{**_attr("n", "int"), "core_type": "int32"}])]
+    new = [_table("T", [{**_attr("n", "bigint"), "core_type": "int64"}])]
+    assert _verdicts(old, new) == [("~ type s.T.n int -> bigint", "additive")]
+
+
 def test_a_likely_rename_is_one_change_and_an_ambiguous_one_is_not() -> None:
     old = [_table("T", [_attr("a", "float"), _attr("gone", "date")])]
     new = [_table("T", [_attr("b", "float")])]
@@ -177,15 +183,26 @@ def test_charset_always_breaks_and_collation_only_on_a_key_attribute() -> None:
     assert _verdicts(old, new)[1] == ("~ collation s.T.u None -> utf8mb4_bin", "additive")
 
 
-def test_manifests_without_the_newer_fields_still_load_and_match(tmp_path: Path) -> None:
-    """A manifest written before charsets and unique indexes were read matches a new catalog."""
-    reviewed = load_manifest(ROOT / "elements" / "manifests" / "sample-clean.dj0.json")
-    current = json.loads(json.dumps(reviewed))
-    for table in current["tables"]:
-        table["unique_indexes"] = []
-    assert diff_manifests(reviewed, current) == []
-    current["tables"][0]["unique_indexes"] = ["a"]
-    (tmp_path / "m.json").write_text(json.dumps(current))
+def test_the_newer_fields_are_written_only_where_they_hold_something(tmp_path: Path) -> None:
+    """Tables without unique indexes or own charsets keep their manifest's bytes."""
+    path = ROOT / "elements" / "manifests" / "sample-clean.dj0.json"
+    reviewed = load_manifest(path)
+    tables = [Table.from_dict({**table, "unique_indexes": []}) for table in reviewed["tables"]]
+    rebuilt = build_manifest(
+        "sample-clean", None, 0, tables, dict.fromkeys(reviewed["mocked_upstream"], "")
+    )
+    assert dumps(rebuilt) == path.read_text()
+    # Not read (None, as on PostgreSQL) is never a difference; absent is "none".
+    unread = json.loads(json.dumps(reviewed))
+    unread["tables"][0]["unique_indexes"] = None
+    assert diff_manifests(reviewed, unread) == []
+    unread["tables"][0]["unique_indexes"] = [["lab"]]
+    table = f"{reviewed['tables'][0]['schema']}.{reviewed['tables'][0]['name']}"
+    assert [c.render() for c in diff_manifests(reviewed, unread)] == [
+        f"+ unique index {table} (lab)"
+    ]
+    unread["tables"][0]["unique_indexes"] = ["a"]
+    (tmp_path / "m.json").write_text(json.dumps(unread))
     with pytest.raises(ConfigurationError, match="unique_indexes must be a list"):
         load_manifest(tmp_path / "m.json")
 

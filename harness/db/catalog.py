@@ -55,7 +55,7 @@ class Table:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     comment: str = ""
     #: Secondary unique indexes (``unique index (a, b)``), each its attributes in order;
-    #: ``None`` where they were not read (PostgreSQL, manifests written before they were).
+    #: ``None`` where they were not read (PostgreSQL).
     unique_indexes: list[list[str]] | None = None
 
     @property

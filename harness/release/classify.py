@@ -336,8 +336,16 @@ class _Classifier:
 def classify(
     changes: Sequence[Change], old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> list[Classified]:
-    """Each change of ``diff_manifests(old, new)`` with its verdict, likely renames merged."""
+    """Each change of ``diff_manifests(old, new)`` with its verdict, likely renames merged.
+
+    Within one DataJoint line a core type that changes with the column's type
+    (DataJoint 2: ``int32`` -> ``int64`` with ``int`` -> ``bigint``) says the same
+    thing twice; the type change alone is kept. Across lines it is a marker step.
+    """
     merged = find_renames(changes, old, new)
+    if not crossversion.crosses_lines(old, new):
+        retyped = {change.subject for change in merged if change.kind == "type"}
+        merged = [c for c in merged if not (c.kind == "core_type" and c.subject in retyped)]
     classifier = _Classifier(merged, old, new)
     return [classifier.classify(change) for change in merged]
 
