@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARIADB, MYSQL, harness_command, harness_containers, orphaned_since
+from conftest import MARIADB, MYSQL, POSTGRES, harness_command, harness_containers, orphaned_since
 
 from harness.activation import compat
 from harness.db.catalog import Table, own_charset
@@ -930,3 +930,58 @@ def test_a_datajoint_version_that_is_none_is_refused_before_any_check() -> None:
     done = release_check("--from", str(OLD), "--to", str(NEW), "--to-datajoint", "latest")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--to-datajoint 'latest' is not a DataJoint version" in done.stderr
+
+
+@pytest.mark.docker
+def test_a_unique_index_is_read_on_postgresql_under_datajoint_2(tmp_path: Path) -> None:
+    """Both sides under DataJoint 2.3.5 (whatever runs the harness), on PostgreSQL."""
+    from test_matrix import environment_for
+
+    changed = tmp_path / "sample-evolving"
+    shutil.copytree(NEW, changed)
+    subject = changed / "sample_evolving" / "subject.py"
+    marker = "    subject_nickname=null: varchar(64)"
+    text = subject.read_text()
+    assert marker in text
+    subject.write_text(text.replace(marker, "    unique index (subject_nickname)\n" + marker, 1))
+    done = subprocess.run(
+        harness_command(
+            "release-check",
+            "sample_evolving",
+            "--db",
+            "postgresql",
+            "--image",
+            POSTGRES,
+            "--from",
+            str(NEW),
+            "--to",
+            str(changed),
+            "--from-datajoint",
+            "2.3.5",
+            "--to-datajoint",
+            "2.3.5",
+            "--python-env",
+            f"2.3.5={environment_for('2.3.5')}",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _sections(done.stdout) == {
+        "Breaking": ["- none"],
+        "Data-dependent": [
+            "- `+ unique index subject.Subject (subject_nickname)`: unique index added over "
+            "existing attributes: existing rows may repeat [Atlas MF101]"
+        ],
+        "Additive": ["- none"],
+    }
+
+
+def test_postgresql_is_refused_for_a_side_under_datajoint_0_14() -> None:
+    done = release_check(
+        "--from", str(OLD), "--to", str(NEW), "--from-datajoint", "0.14.10", "--db", "postgresql"
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "DataJoint 0.14.10 cannot use a postgresql server" in done.stderr

@@ -55,7 +55,7 @@ class Table:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     comment: str = ""
     #: Secondary unique indexes (``unique index (a, b)``), each its attributes in order;
-    #: ``None`` where they were not read (PostgreSQL).
+    #: ``None`` where they were not read (a table built from a manifest, for instance).
     unique_indexes: list[list[str]] | None = None
 
     @property
@@ -230,6 +230,16 @@ def _attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_
         table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
 
 
+def _attach_unique_indexes(tables: dict[tuple[str, str], Table], rows: Rows) -> None:
+    """Rows of (schema, table, index, column), ordered by index and position -> sorted lists."""
+    unique: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for schema, name, index, column in rows:
+        if (schema, name) in tables:
+            unique.setdefault((schema, name), {}).setdefault(index, []).append(column)
+    for key, table in tables.items():
+        table.unique_indexes = sorted(unique.get(key, {}).values())
+
+
 def read_mysql_schemas(
     backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
 ) -> list[Table]:
@@ -281,19 +291,17 @@ def read_mysql_schemas(
         )
         if key == "PRI":
             table.primary_key.append(column)
-    unique: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for schema, name, index, column in backend.query(
-        connection,
-        "SELECT table_schema, table_name, index_name, column_name "
-        "FROM information_schema.statistics "
-        f"WHERE table_schema {condition} AND non_unique = 0 AND index_name <> 'PRIMARY' "
-        "ORDER BY table_schema, table_name, index_name, seq_in_index",
-        params,
-    ):
-        if (schema, name) in tables:
-            unique.setdefault((schema, name), {}).setdefault(index, []).append(column)
-    for key, table in tables.items():
-        table.unique_indexes = sorted(unique.get(key, {}).values())
+    _attach_unique_indexes(
+        tables,
+        backend.query(
+            connection,
+            "SELECT table_schema, table_name, index_name, column_name "
+            "FROM information_schema.statistics "
+            f"WHERE table_schema {condition} AND non_unique = 0 AND index_name <> 'PRIMARY' "
+            "ORDER BY table_schema, table_name, index_name, seq_in_index",
+            params,
+        ),
+    )
     _attach_foreign_keys(
         tables,
         backend.query(
@@ -370,6 +378,21 @@ def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> lis
         table = tables.get((schema, name))
         if table is not None:
             table.primary_key.append(column)
+    _attach_unique_indexes(
+        tables,
+        backend.query(
+            connection,
+            "SELECT n.nspname, t.relname, i.relname, a.attname FROM pg_index x "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "WHERE x.indisunique AND NOT x.indisprimary AND starts_with(n.nspname, %s) "
+            "ORDER BY 1, 2, 3, k.position",
+            params,
+        ),
+    )
     _attach_foreign_keys(
         tables,
         backend.query(

@@ -118,7 +118,11 @@ def run_release(args: argparse.Namespace) -> int:
     from harness.release.check import check_side, describe_failure, stop_all
     from harness.release.classify import BREAKING, MIGRATION, VERDICTS, classify
     from harness.release.crossversion import crosses_lines
-    from harness.release.interpreters import environment_overrides, interpreter_for
+    from harness.release.interpreters import (
+        environment_overrides,
+        interpreter_for,
+        requested_version,
+    )
     from harness.release.render import carry_over, markdown, record, title, write, write_json
     from harness.release.sides import PipOptions, prepare_side, resolve_element
     from harness.runinfo import RunIdentity
@@ -130,16 +134,17 @@ def run_release(args: argparse.Namespace) -> int:
             "--update-manifests needs --manifest-dir for release-check",
             hint="name the directory of reviewed manifests, e.g. --manifest-dir tests/manifests",
         )
-    if not settings.external:
-        compat.require_backend_support(settings.db)  # before installing or starting anything
     repo = Path(args.repo) if args.repo else None
     if repo is not None and not repo.is_dir():
         raise ConfigurationError(f"--repo {repo} is not a directory", hint="give a git checkout")
     pip = PipOptions(args.index_url, tuple(args.find_links))
     overrides = environment_overrides(args.python_env)
+    wanted = (("from", args.from_datajoint), ("to", args.to_datajoint))
+    if not settings.external:  # each side's DataJoint, before building or starting anything
+        for role, version in wanted:
+            compat.require_backend_support(settings.db, requested_version(role, version))
     interpreters = [
-        interpreter_for(role, version, overrides=overrides, say=_say)
-        for role, version in (("from", args.from_datajoint), ("to", args.to_datajoint))
+        interpreter_for(role, version, overrides=overrides, say=_say) for role, version in wanted
     ]
     with tempfile.TemporaryDirectory(prefix="harness-release-") as scratch_text:
         scratch = Path(scratch_text)

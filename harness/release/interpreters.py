@@ -37,6 +37,18 @@ def current_datajoint() -> str:
     return compat.version()
 
 
+def requested_version(role: str, version: str | None) -> str:
+    """The DataJoint version the side ``role`` is to be checked under (this one's by default)."""
+    if version is None:
+        return current_datajoint()
+    if not _VERSION.match(version):
+        raise ConfigurationError(
+            f"--{role}-datajoint {version!r} is not a DataJoint version",
+            hint="give a released version such as 0.14.10 or 2.3.5",
+        )
+    return version
+
+
 def interpreter_for(
     role: str,
     version: str | None,
@@ -49,13 +61,9 @@ def interpreter_for(
     from harness.matrix.envs import default_cache_dir, ensure_environment, given_environment
 
     here = current_datajoint()
-    if version is None or (version == here and version not in overrides):
+    version = requested_version(role, version)
+    if version == here and version not in overrides:
         return Interpreter(sys.executable, here, "this")
-    if not _VERSION.match(version):
-        raise ConfigurationError(
-            f"--{role}-datajoint {version!r} is not a DataJoint version",
-            hint="give a released version such as 0.14.10 or 2.3.5",
-        )
     if version in overrides:
         env = given_environment(version, overrides[version])
     else:
