@@ -197,10 +197,9 @@ def find_renames(
         key = (table, str(source.get(change.subject, {}).get("type")))
         (removed if change.op == "-" else added).setdefault(key, []).append(change)
     pairs = {
-        pair[0]: pair[1]
+        gone[0]: added[key][0]
         for key, gone in removed.items()
         if len(gone) == 1 and len(added.get(key, [])) == 1
-        for pair in [(gone[0], added[key][0])]
     }
     replaced = set(pairs.values())
     result = []
