@@ -11,6 +11,14 @@ catalog departs from it fails with a readable diff:
     ~ type scan.ScanInfo.fps float -> double
     ~ primary key session.Session [subject, session_id] -> [subject, session_datetime]
     - foreign key session.Session -> mock.Subject (subject)
+    + unique index session.Session (session_datetime)
+
+Fields added after the first manifests were written are optional and written
+only where they hold something, so older reviewed manifests still load and,
+for tables without them, still match byte for byte: an attribute's ``charset``
+and ``collation`` (only where a column departs from its schema's default, which
+DataJoint's declarations never do) and a table's ``unique_indexes`` (absent:
+none).
 """
 
 from __future__ import annotations
@@ -89,9 +97,13 @@ def _table_entry(table: Table) -> dict[str, Any]:
                 "default": a.default,
                 "comment": a.comment,
                 **({"core_type": a.core_type} if a.core_type else {}),
+                **({"charset": a.charset} if a.charset else {}),
+                **({"collation": a.collation} if a.collation else {}),
             }
             for a in table.attributes
         ],
+        # Written only when there are some, so manifests of tables without keep their bytes.
+        **({"unique_indexes": table.unique_indexes} if table.unique_indexes else {}),
         "foreign_keys": sorted(
             (
                 {
@@ -187,6 +199,9 @@ def _shape_problem(tables: Any) -> str | None:
         for attribute in table.get("attributes", []):
             if not (isinstance(attribute, dict) and {"name", "type"} <= set(attribute)):
                 return f"{where}.attributes holds an entry without 'name' and 'type'"
+        unique = table.get("unique_indexes") or []
+        if not (isinstance(unique, list) and all(isinstance(i, list) for i in unique)):
+            return f"{where}.unique_indexes must be a list of attribute lists"
         for fk in table.get("foreign_keys", []):
             if not (
                 isinstance(fk, dict)
@@ -215,6 +230,10 @@ def _fk_text(fk: Mapping[str, Any]) -> str:
     pairs = ", ".join(a if a == b else f"{a}={b}" for a, b in sorted(fk["attributes"].items()))
     nullable = " nullable" if fk.get("nullable") else ""
     return f"-> {fk['parent']} ({pairs}){nullable}"
+
+
+def _index_text(columns: Iterable[str]) -> str:
+    return f"({', '.join(columns)})"
 
 
 def diff_manifests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -267,9 +286,20 @@ def _diff_table(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> li
             changes.append(Change("+", "attribute", subject, detail))
             continue
         a, b = old_attrs[attr], new_attrs[attr]
-        for key in ("type", "nullable", "default", "core_type", "comment"):
+        for key in ("type", "nullable", "default", "core_type", "comment", "charset", "collation"):
             if a.get(key) != b.get(key):
                 changes.append(Change("~", key, subject, f"{a.get(key)} -> {b.get(key)}"))
+    # Absent: none (manifests omit an empty list); None: not read (a catalog of PostgreSQL).
+    old_indexes, new_indexes = old.get("unique_indexes", []), new.get("unique_indexes", [])
+    if old_indexes is not None and new_indexes is not None:
+        old_unique = {_index_text(index) for index in old_indexes}
+        new_unique = {_index_text(index) for index in new_indexes}
+        changes.extend(
+            Change("-", "unique index", name, text) for text in sorted(old_unique - new_unique)
+        )
+        changes.extend(
+            Change("+", "unique index", name, text) for text in sorted(new_unique - old_unique)
+        )
     old_fks = {_fk_text(fk) for fk in old.get("foreign_keys", [])}
     new_fks = {_fk_text(fk) for fk in new.get("foreign_keys", [])}
     changes.extend(Change("-", "foreign key", name, text) for text in sorted(old_fks - new_fks))

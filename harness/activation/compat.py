@@ -42,16 +42,21 @@ def version() -> str:
     return str(datajoint().__version__)
 
 
-def supports_backend(backend: str) -> bool:
-    """PostgreSQL needs DataJoint 2.x; MySQL-protocol servers work with both."""
-    return backend != "postgresql" or major_version() >= 2
+def supports_backend(backend: str, datajoint: str | None = None) -> bool:
+    """PostgreSQL needs DataJoint 2.x; MySQL-protocol servers work with both.
+
+    ``datajoint`` names another version than the installed one (a release check's
+    side runs in an environment of its own).
+    """
+    major = int(datajoint.split(".")[0]) if datajoint else major_version()
+    return backend != "postgresql" or major >= 2
 
 
-def require_backend_support(backend: str) -> None:
-    if not supports_backend(backend):
+def require_backend_support(backend: str, datajoint: str | None = None) -> None:
+    if not supports_backend(backend, datajoint):
         raise ConfigurationError(
-            f"DataJoint {version()} cannot use a {backend} server (PostgreSQL support "
-            "arrived in DataJoint 2.0)",
+            f"DataJoint {datajoint or version()} cannot use a {backend} server (PostgreSQL "
+            "support arrived in DataJoint 2.0)",
             hint="use --db mysql or --db mariadb, or install datajoint>=2",
         )
 

@@ -30,6 +30,11 @@ class Attribute:
     comment: str = ""
     #: The DataJoint 2.x core type the attribute was declared with (``int32``), if recorded.
     core_type: str | None = None
+    #: Character set and collation, recorded only where they differ from the schema's
+    #: default (DataJoint declares neither), so that MySQL and MariaDB, whose defaults
+    #: differ, still give one manifest; ``None`` means "the schema's".
+    charset: str | None = None
+    collation: str | None = None
 
 
 @dataclass
@@ -49,6 +54,9 @@ class Table:
     attributes: list[Attribute] = field(default_factory=list)
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     comment: str = ""
+    #: Secondary unique indexes (``unique index (a, b)``), each its attributes in order;
+    #: ``None`` where they were not read (a table built from a manifest, for instance).
+    unique_indexes: list[list[str]] | None = None
 
     @property
     def full_name(self) -> str:
@@ -69,6 +77,7 @@ class Table:
             attributes=[Attribute(**attribute) for attribute in data.get("attributes", [])],
             foreign_keys=[ForeignKey(**fk) for fk in data.get("foreign_keys", [])],
             comment=data.get("comment", ""),
+            unique_indexes=data.get("unique_indexes"),
         )
 
 
@@ -151,6 +160,29 @@ def split_comment(comment: str | None) -> tuple[str, str | None]:
     return text[match.end() :].strip(), match.group("type")
 
 
+def own_charset(
+    charset: str | None,
+    collation: str | None,
+    schema_collation: str | None,
+    schema_charset: str | None,
+    collation_is_default: str | None,
+) -> tuple[str | None, str | None]:
+    """A column's (charset, collation) where it departs from its schema's default, else None.
+
+    DataJoint declares neither, so a column has its schema's unless something
+    altered it; comparing with the schema's default (not the server's) keeps
+    MySQL's and MariaDB's different defaults out of manifests. The charset is kept
+    when it is not the schema's; the collation when it is neither the schema's nor
+    the default of the column's own charset (``character set latin1`` alone gets
+    latin1's default collation, which is no separate choice).
+    """
+    if charset is None or collation is None:  # not a text column
+        return None, None
+    own = charset if charset != schema_charset else None
+    chosen = collation != schema_collation and (own is None or collation_is_default != "Yes")
+    return own, (collation if chosen else None)
+
+
 def _stem(schema: str, prefix: str) -> str:
     return schema[len(prefix) + 1 :] if schema.startswith(prefix + "_") else schema
 
@@ -198,12 +230,22 @@ def _attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_
         table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
 
 
+def _attach_unique_indexes(tables: dict[tuple[str, str], Table], rows: Rows) -> None:
+    """Rows of (schema, table, index, column), ordered by index and position -> sorted lists."""
+    unique: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for schema, name, index, column in rows:
+        if (schema, name) in tables:
+            unique.setdefault((schema, name), {}).setdefault(index, []).append(column)
+    for key, table in tables.items():
+        table.unique_indexes = sorted(unique.get(key, {}).values())
+
+
 def read_mysql_schemas(
     backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
 ) -> list[Table]:
     """Tables of the schemas matching ``table_schema <condition>`` on MySQL or MariaDB.
 
-    Three information_schema queries whatever the number of tables. ``name_of``
+    Four information_schema queries whatever the number of tables. ``name_of``
     turns a schema name into the name reported (a stem inside a namespace, the real
     name on a deploy target).
     """
@@ -216,18 +258,25 @@ def read_mysql_schemas(
         ),
         name_of,
     )
-    for schema, name, column, column_type, nullable, default, comment, key in backend.query(
+    for row in backend.query(
         connection,
-        "SELECT table_schema, table_name, column_name, column_type, is_nullable, "
-        "column_default, column_comment, column_key FROM information_schema.columns "
-        f"WHERE table_schema {condition} ORDER BY table_schema, table_name, ordinal_position",
+        "SELECT c.table_schema, c.table_name, c.column_name, c.column_type, c.is_nullable, "
+        "c.column_default, c.column_comment, c.column_key, c.character_set_name, "
+        "c.collation_name, s.default_collation_name, s.default_character_set_name, "
+        "cc.is_default FROM information_schema.columns c JOIN information_schema.schemata s "
+        "ON s.schema_name = c.table_schema "
+        "LEFT JOIN information_schema.collations cc ON cc.collation_name = c.collation_name "
+        f"WHERE c.table_schema {condition} "
+        "ORDER BY c.table_schema, c.table_name, c.ordinal_position",
         params,
     ):
+        schema, name, column, column_type, nullable, default, comment, key = row[:8]
         table = tables.get((schema, name))
         if table is None:
             continue
         is_nullable = nullable == "YES"
         text, core_type = split_comment(comment)
+        charset, collation = own_charset(*row[8:])
         table.attributes.append(
             Attribute(
                 column,
@@ -236,10 +285,23 @@ def read_mysql_schemas(
                 normalize_default(default, is_nullable),
                 text,
                 core_type,
+                charset,
+                collation,
             )
         )
         if key == "PRI":
             table.primary_key.append(column)
+    _attach_unique_indexes(
+        tables,
+        backend.query(
+            connection,
+            "SELECT table_schema, table_name, index_name, column_name "
+            "FROM information_schema.statistics "
+            f"WHERE table_schema {condition} AND non_unique = 0 AND index_name <> 'PRIMARY' "
+            "ORDER BY table_schema, table_name, index_name, seq_in_index",
+            params,
+        ),
+    )
     _attach_foreign_keys(
         tables,
         backend.query(
@@ -332,6 +394,21 @@ def read_postgres_schemas(
         table = tables.get((schema, name))
         if table is not None:
             table.primary_key.append(column)
+    _attach_unique_indexes(
+        tables,
+        backend.query(
+            connection,
+            "SELECT n.nspname, t.relname, i.relname, a.attname FROM pg_index x "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "WHERE x.indisunique AND NOT x.indisprimary AND starts_with(n.nspname, %s) "
+            "ORDER BY 1, 2, 3, k.position",
+            params,
+        ),
+    )
     _attach_foreign_keys(
         tables,
         backend.query(

@@ -36,6 +36,8 @@ def _attribute(raw: Mapping[str, Any]) -> Attribute:
         raw.get("default"),
         raw.get("comment", ""),
         raw.get("core_type"),
+        charset=raw.get("charset"),
+        collation=raw.get("collation"),
     )
 
 

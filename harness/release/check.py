@@ -57,6 +57,8 @@ class SideResult:
     imported_from: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
     tables: int = 0
+    #: The DataJoint version the side was checked under (its interpreter's).
+    datajoint: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -71,6 +73,7 @@ class SideResult:
             "imported_from": self.imported_from,
             "modules": self.modules or "discovered",
             "tables": self.tables,
+            "datajoint": self.datajoint,
         }
 
 
@@ -103,14 +106,23 @@ def _harness_root() -> str:
     return str(Path(next(iter(harness.__path__))).resolve().parent)
 
 
-def child_environment(side: Side) -> dict[str, str]:
-    """The child's environment: the side's directory first, nothing chosen from the cwd."""
+def child_environment(side: Side, *, own_interpreter: bool = True) -> dict[str, str]:
+    """The child's environment: the side's directory first, nothing chosen from the cwd.
+
+    In this interpreter the child must find the harness where the parent did. In
+    another DataJoint version's environment it uses that environment's own harness:
+    the parent's directory could be a ``site-packages`` holding the parent's
+    DataJoint, which would then shadow the one the side is to be checked under.
+    """
     from harness.matrix.runner import child_environment as without_server_choice
 
     env = without_server_choice()
     inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
     deps = [str(side.deps)] if side.deps else []
-    env["PYTHONPATH"] = os.pathsep.join([str(side.root), *deps, *inherited, _harness_root()])
+    harness = [_harness_root()] if own_interpreter else []
+    if not own_interpreter:
+        inherited = []
+    env["PYTHONPATH"] = os.pathsep.join([str(side.root), *deps, *inherited, *harness])
     env["PYTHONSAFEPATH"] = "1"  # Python >= 3.11: no script or cwd entry on sys.path
     return env
 
@@ -132,8 +144,13 @@ def check_side(
     timeout: float,
     stub_missing: bool,
     scratch: Path,
+    python: str | None = None,
 ) -> SideResult:
-    """Run the child for ``side`` on ``server``; its result, or a :class:`HarnessError`."""
+    """Run the child for ``side`` on ``server``; its result, or a :class:`HarnessError`.
+
+    ``python`` is the interpreter of the environment the side is checked in (another
+    DataJoint version's, see :mod:`harness.release.interpreters`); this one's by default.
+    """
     work = Path(tempfile.mkdtemp(prefix=f"side-{side.role}-", dir=scratch))
     cwd = work / "cwd"
     cwd.mkdir()
@@ -154,11 +171,12 @@ def check_side(
     descriptor = os.open(request_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
         json.dump(request, stream)
-    command = [sys.executable, "-m", "harness.release.child", str(request_path)]
+    own = python is None or python == sys.executable
+    command = [python or sys.executable, "-m", "harness.release.child", str(request_path)]
     process = subprocess.Popen(
         command,
         cwd=cwd,
-        env=child_environment(side),
+        env=child_environment(side, own_interpreter=own),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -195,4 +213,5 @@ def check_side(
         imported_from=answer["imported_from"],
         modules=answer["modules"],
         tables=len(result.get("tables", [])),
+        datajoint=answer.get("datajoint"),
     )

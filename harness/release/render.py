@@ -1,10 +1,12 @@
 """A release check's output: the Markdown section for release notes, and its JSON record.
 
-The Markdown is what a maintainer pastes into release notes (Breaking / Additive
-lists, nothing else); the JSON keeps everything a CI job needs to decide and to
-explain: both sides (what was typed, the version, where the package was
-imported from, status and failure, notes), every change with its verdict and
-reason, and the counts.
+The Markdown is what a maintainer pastes into release notes (Breaking /
+Data-dependent / Additive lists, and between DataJoint lines the migration
+steps and whether the old release's database carries over); the JSON keeps
+everything a CI job needs to decide and to explain: both sides (what was typed,
+the version, the DataJoint it was checked under, where the package was imported
+from, status and failure, notes), every change with its verdict, reason and
+rule, and the counts per verdict.
 """
 
 from __future__ import annotations
@@ -17,23 +19,58 @@ from typing import Any
 from harness import __version__
 from harness.errors import HarnessError
 from harness.release.check import SideResult
-from harness.release.classify import ADDITIVE, BREAKING, Classified
+from harness.release.classify import (
+    ADDITIVE,
+    BREAKING,
+    DATA_DEPENDENT,
+    MIGRATION,
+    VERDICTS,
+    Classified,
+    overall,
+)
+from harness.release.crossversion import needs_steps
 
-FORMAT = 1
+FORMAT = 2
+_TITLES = {
+    BREAKING: "Breaking",
+    DATA_DEPENDENT: "Data-dependent",
+    MIGRATION: "Migration steps",
+    ADDITIVE: "Additive",
+}
 
 
 def title(element: str, old: str, new: str) -> str:
     return f"{element} {old} → {new}"
 
 
-def markdown(heading: str, classified: Sequence[Classified]) -> str:
-    """The "Schema changes" section for release notes."""
+def _items(classified: Sequence[Classified], verdict: str) -> list[str]:
+    chosen = [item for item in classified if item.verdict == verdict]
+    return [f"- `{item.change.render()}`: {item.reason} [{item.rule}]" for item in chosen] or [
+        "- none"
+    ]
+
+
+def carry_over(classified: Sequence[Classified]) -> str:
+    """The answer to "can a database declared by OLD be used by NEW", in one sentence."""
+    status = overall(classified)
+    steps = [item.rule for item in classified if item.verdict == MIGRATION]
+    if status == "compatible" or (status == MIGRATION and not needs_steps(steps)):
+        optional = f" ({len(steps)} optional marker step(s) listed)" if steps else ""
+        return f"a database declared by the old release carries over as it is{optional}"
+    if status == MIGRATION:
+        return "a database declared by the old release carries over after the migration steps"
+    return f"a database declared by the old release does not simply carry over ({status} changes)"
+
+
+def markdown(heading: str, classified: Sequence[Classified], *, cross: bool = False) -> str:
+    """The "Schema changes" section for release notes; ``cross`` adds the migration steps."""
     lines = [f"## Schema changes: {heading}", ""]
-    for verdict, name in ((BREAKING, "Breaking"), (ADDITIVE, "Additive")):
-        lines += [f"### {name}", ""]
-        chosen = [item for item in classified if item.verdict == verdict]
-        lines += [f"- `{item.change.render()}`: {item.reason}" for item in chosen] or ["- none"]
-        lines.append("")
+    if cross:
+        lines += [f"Verdict: {carry_over(classified)}.", ""]
+    for verdict in VERDICTS:
+        if verdict == MIGRATION and not cross:
+            continue
+        lines += [f"### {_TITLES[verdict]}", "", *_items(classified, verdict), ""]
     return "\n".join(lines)
 
 
@@ -45,10 +82,7 @@ def record(
 ) -> dict[str, Any]:
     """The JSON record; ``classified`` is None when a side failed (nothing was compared)."""
     old, new = sides
-    status = "failed"
-    if classified is not None:
-        breaks = any(item.verdict == BREAKING for item in classified)
-        status = "breaking" if breaks else "compatible"
+    status = "failed" if classified is None else overall(classified)
     changes = [
         {
             "text": item.change.render(),
@@ -58,11 +92,11 @@ def record(
             "detail": item.change.detail,
             "verdict": item.verdict,
             "reason": item.reason,
+            "rule": item.rule,
         }
         for item in classified or []
     ]
-    breaking = sum(change["verdict"] == BREAKING for change in changes)
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "harness_version": __version__,
         "element": element,
@@ -71,9 +105,15 @@ def record(
         "from": old.to_dict(),
         "to": new.to_dict(),
         "changes": changes,
-        "summary": {"breaking": breaking, "additive": len(changes) - breaking},
+        "summary": {
+            verdict: sum(change["verdict"] == verdict for change in changes) for verdict in VERDICTS
+        },
         "environment": environment,
     }
+    if old.datajoint != new.datajoint and classified is not None:
+        data["carries_over"] = status in ("compatible", MIGRATION)
+        data["verdict"] = carry_over(classified)
+    return data
 
 
 def write(path: Path, text: str) -> None:
