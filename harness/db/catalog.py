@@ -404,7 +404,7 @@ def read_postgres_schemas(
             "JOIN pg_class i ON i.oid = x.indexrelid "
             "JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
             "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-            "WHERE x.indisunique AND NOT x.indisprimary AND starts_with(n.nspname, %s) "
+            f"WHERE x.indisunique AND NOT x.indisprimary AND {where('n.nspname')} "
             "ORDER BY 1, 2, 3, k.position",
             params,
         ),

@@ -1,15 +1,17 @@
 """Rehearse an apply on a throwaway copy of the target before touching the target.
 
-A plan computed from the catalog cannot know everything the server will say
-to its statements (a foreign-key constraint name already taken in the schema,
-a setting that changes a default). So before the real apply, the same
-activation runs against a throwaway container of the same backend (the
-harness's own images, :mod:`harness.db.container`, labelled and swept like
-every harness container), loaded with the target's current DDL of the affected
-schemas (``SHOW CREATE DATABASE`` / ``SHOW CREATE TABLE``, no rows) and its
-server settings that shape a ``CREATE``; then the same verification as the
-real apply. A failure names the statement the server rejected; the target has
-not been touched. The container is removed on every way out.
+A plan computed from the catalog cannot know everything the server will say to
+its statements (a foreign-key constraint name already taken in the schema, a
+setting that changes a default). So before the real apply, the same activation
+runs against a throwaway container of the same backend (the harness's own
+images, :mod:`harness.db.container`, labelled and swept like every harness
+container), loaded with the target's current DDL of the affected schemas
+(:meth:`~harness.db.backends.base.Backend.schema_ddl`: ``SHOW CREATE DATABASE``
+/ ``SHOW CREATE TABLE`` on MySQL, statements built from the catalog on
+PostgreSQL; no rows) and its server settings that shape a ``CREATE``; then the
+same verification as the real apply. A failure names the statement the server
+rejected; the target has not been touched. The container is removed on every
+way out.
 
 The copy is of the schema, not of the data or the privileges: what depends on
 rows (none of apply's statements do; it only creates) or on the deploying
@@ -142,6 +144,16 @@ def _load(backend: Backend, copy: Any, statements: list[str]) -> None:
         ) from None
 
 
+def _copy_settings(backend: Backend, target: Any, copy: Any) -> list[str]:
+    try:
+        return backend.copy_server_settings(target, copy)
+    except backend.driver_errors() as exc:
+        raise RehearsalError(
+            f"the rehearsal server did not accept the target's settings: {redact_text(str(exc))}",
+            hint=f"give an image of the target's server version: --rehearse-image; {_WITHOUT}",
+        ) from None
+
+
 def rehearse(
     backend: Backend,
     connection: Any,
@@ -177,7 +189,7 @@ def rehearse(
             )
         copy = flavour.connect(info.host, info.port, info.admin_user, info.admin_password)
         try:
-            settings = flavour.copy_server_settings(connection, copy)
+            settings = _copy_settings(flavour, connection, copy)
             _load(flavour, copy, statements)
             tables = sum(1 for s in statements if s.startswith("CREATE TABLE"))
             say(

@@ -170,7 +170,7 @@ def run_module_deploy(args: argparse.Namespace, manifest_dir: Path | None) -> in
 
         before = plan()
         say(render_plan(before, ddl=not args.no_ddl))
-        if not args.apply:
+        if args.apply is None:
             return EXIT_OK
         live = {
             full_name(t): t

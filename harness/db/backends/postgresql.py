@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -11,7 +13,25 @@ if TYPE_CHECKING:
     from harness.db.tls import TlsSettings
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend
+from harness.db.backends.postgresql_ddl import load_order, schema_statements
 from harness.errors import ConfigurationError
+
+#: Settings of the deploying user's sessions that change what DataJoint's statements make:
+#: where unqualified names go, how literals in defaults and comments are read, the
+#: storage a new table gets. (``default_tablespace`` is left out: the copy has none.)
+CREATE_SETTINGS = (
+    "search_path",
+    "standard_conforming_strings",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "default_table_access_method",
+    "default_toast_compression",
+)
+#: Seconds the rehearsal server may take to reload changed settings.
+_RELOAD_TIMEOUT = 10.0
+#: One schema of a ``search_path`` value: quoted, or a plain name.
+_LIST_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)\s*(?:,|$)')
 
 #: How often a waiting advisory lock is tried again (PostgreSQL has no timed variant).
 _LOCK_POLL = 0.2
@@ -182,3 +202,51 @@ class PostgreSQLBackend(Backend):
             return None
         pid, user, address = rows[0]
         return f"backend {pid} ({user}@{address or 'local'})" if user else f"backend {pid}"
+
+    def schema_ddl(self, connection: Any, schema: str) -> list[str]:
+        # Read-only, and with only pg_catalog on the path every printed name is qualified.
+        self.query(connection, "BEGIN READ ONLY")
+        try:
+            self.query(connection, "SET LOCAL search_path = pg_catalog")
+            return schema_statements(lambda sql, args: self.query(connection, sql, args), schema)
+        finally:
+            with suppress(*self.driver_errors()):
+                self.query(connection, "ROLLBACK")
+
+    def load_ddl(self, connection: Any, statements: list[str]) -> None:
+        # No switch turns foreign keys off: types first, foreign keys after every table.
+        super().load_ddl(connection, load_order(statements))
+
+    def _settings(self, connection: Any) -> list[str]:
+        marks = ", ".join(["current_setting(%s)"] * len(CREATE_SETTINGS))
+        return list(self.query(connection, f"SELECT {marks}", CREATE_SETTINGS)[0])
+
+    def copy_server_settings(self, source: Any, destination: Any) -> list[str]:
+        # The source's session values are what the deploying user's sessions get (role,
+        # database and server settings together); the copy gets them server-wide, so
+        # DataJoint's own new sessions there do too.
+        wanted = self._settings(source)
+        for name, value in zip(CREATE_SETTINGS, wanted, strict=True):
+            if name == "search_path":
+                # A list of names, not one string; one that is neither is left out, and
+                # the comparison below names it.
+                items = ", ".join(_LIST_ITEM.findall(value)) or "''"
+                self.query(destination, f"ALTER SYSTEM SET search_path = {items}")
+            else:
+                self.query(destination, f'ALTER SYSTEM SET "{name}" = %s', (value,))
+        self.query(destination, "SELECT pg_reload_conf()")
+        deadline = time.monotonic() + _RELOAD_TIMEOUT
+        while (found := self._settings(destination)) != wanted:
+            if time.monotonic() >= deadline:
+                differing = [
+                    f"{name} = {have!r}, not {want!r}"
+                    for name, have, want in zip(CREATE_SETTINGS, found, wanted, strict=True)
+                    if have != want
+                ]
+                raise ConfigurationError(
+                    "the rehearsal server did not take the target's settings: "
+                    + "; ".join(differing),
+                    hint="give an image of the target's server version: --rehearse-image",
+                )
+            time.sleep(0.1)
+        return list(CREATE_SETTINGS)
