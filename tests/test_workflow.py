@@ -295,6 +295,8 @@ def test_sample_pipeline_is_planned_applied_once_and_drift_refused(server, admin
 
     code, output = deploy(str(PIPELINE), "--target", target, "--prefix", prefix, "--apply")
     assert code == 0, output
+    assert "deploy lock taken" in output
+    assert "rehearsal passed: 10 table(s) created and verified on the copy" in output
     assert created(output, "created tables") == every
     assert "verified: 10 table(s) match their manifests" in output
     snapshot = catalog(admin, prefix)
@@ -322,3 +324,122 @@ def test_deploying_a_pipeline_module_without_a_manifest_is_refused(server, admin
     assert "no manifest for pipeline module workflow_mine.pipeline" in output
     assert "--update-manifests" in output
     assert BACKEND.query(admin, "SHOW DATABASES LIKE 'wfx\\_%%'") == []
+
+
+def deploy_user(admin: Any, prefix: str) -> str:
+    """A user with every privilege on ``<prefix>*`` schemas; its target URL (no password)."""
+    user = f"{prefix}dep"
+    BACKEND.query(admin, f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (PASSWORD,))
+    BACKEND.query(
+        admin, f"GRANT ALL PRIVILEGES ON `{prefix.rstrip('_')}\\_%%`.* TO %s@'%%'", (user,)
+    )
+    return f"mysql://{user}@127.0.0.1"
+
+
+def test_pipeline_module_rehearsal_catches_a_statement_the_target_rejects(server, admin):
+    """A lab's own table holds the constraint name MySQL gives ``session``'s foreign key:
+    the module's import fails on the copy, and the target is never touched."""
+    prefix = "wfr_"
+    user = deploy_user(admin, prefix).replace("@", f":{PASSWORD}@")
+    BACKEND.query(admin, "CREATE DATABASE `wfr_session`")
+    BACKEND.query(admin, "CREATE TABLE `wfr_session`.`~parent` (id int PRIMARY KEY)")
+    BACKEND.query(
+        admin,
+        "CREATE TABLE `wfr_session`.`~notes` (id int, CONSTRAINT `session_ibfk_1` "
+        "FOREIGN KEY (id) REFERENCES `wfr_session`.`~parent` (id))",
+    )
+    before = catalog(admin, prefix)
+    code, output = deploy(
+        str(PIPELINE),
+        "--target",
+        f"{user}:{server.port}",
+        "--prefix",
+        prefix,
+        "--apply",
+    )
+    assert code == 1, output
+    assert "rehearsal: loaded the target's DDL of 1 schema(s), 2 table(s)" in output
+    assert "rehearsal FAILED" in output
+    rejected = output.split("statement the server rejected:", 1)[1]
+    assert "`wfr_session`.`session`" in rejected.split("error:")[0], output
+    assert "Duplicate foreign key constraint name 'session_ibfk_1'" in output
+    assert "refusing to apply: nothing was changed on the target" in output
+    assert "\nimporting" not in output  # the target's import never started
+    assert catalog(admin, prefix) == before
+    assert BACKEND.query(admin, "SHOW DATABASES LIKE 'wfr\\_%%'") == [("wfr_session",)]
+    assert PASSWORD not in output
+
+
+def test_two_concurrent_module_applies_create_once(server, admin, tmp_path):
+    """Two ``harness deploy pipeline.py --apply`` processes released at once."""
+    import os
+
+    from harness.deploy.lock import LOCK_NAME
+    from tests.conftest import wait_for
+
+    prefix = "wfl_"
+    target = f"{deploy_user(admin, prefix)}:{server.port}"
+    env = {**os.environ, "HARNESS_TARGET_PASSWORD": PASSWORD}
+    holder = BACKEND.connect(server.host, server.port, server.admin_user, server.admin_password)
+    processes = []
+    outputs = [tmp_path / f"apply-{i}.out" for i in range(2)]
+    try:
+        assert BACKEND.try_lock(holder, LOCK_NAME, 0)
+        for path in outputs:
+            with path.open("w") as out:
+                processes.append(
+                    subprocess.Popen(
+                        harness_command(
+                            "deploy",
+                            str(PIPELINE),
+                            "--target",
+                            target,
+                            "--prefix",
+                            prefix,
+                            "--apply",
+                            "--no-rehearse",
+                        ),
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        text=True,
+                    )
+                )
+        wait_for(
+            lambda: (
+                all("waiting up to" in p.read_text() for p in outputs)
+                or any(proc.poll() is not None for proc in processes)
+            ),
+            180,
+            "both module applies waiting for the lock",
+        )
+        assert all(proc.poll() is None for proc in processes), [p.read_text() for p in outputs]
+        assert catalog(admin, prefix) == []
+        BACKEND.release_lock(holder, LOCK_NAME)
+        codes = [proc.wait(timeout=600) for proc in processes]
+    finally:
+        for proc in processes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        holder.close()
+    texts = [path.read_text() for path in outputs]
+    assert codes == [0, 0], texts
+    every = {f"{prefix}{name}" for name in TABLES}
+    made = [created(text, "created tables") for text in texts]
+    assert sorted(made, key=len) == [set(), every], texts
+    second = texts[made.index(set())]
+    assert "apply: nothing to create" in second
+    assert created(second, "tables to create") == set()
+    assert "present and matching: 10" in second
+    assert all("deploy lock taken" in text for text in texts)
+
+
+def test_pipeline_module_plan_cannot_be_saved(tmp_path):
+    for extra in (["--plan", "--out", str(tmp_path / "p.json")], ["--apply", "p.json"]):
+        code, output = deploy(
+            str(PIPELINE), "--target", "mysql://u:pw-Wf-1@127.0.0.1:1", "--prefix", "x_", *extra
+        )
+        assert code == 2, output
+        assert "a pipeline module's plan cannot be saved" in output
+        assert "cannot connect" not in output  # refused before anything is contacted

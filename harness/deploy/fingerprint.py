@@ -37,7 +37,14 @@ def _schema_of(full_name: str) -> str:
 
 def affected_schemas(elements: list[LoadedElement], plan: DeployPlan) -> list[str]:
     """The pipeline's schemas and those of every table its tables reference."""
-    schemas = {schema for element in elements for schema in element.schemas.values()}
+    return referenced_schemas(
+        [schema for element in elements for schema in element.schemas.values()], plan
+    )
+
+
+def referenced_schemas(pipeline_schemas: Iterable[str], plan: DeployPlan) -> list[str]:
+    """``pipeline_schemas`` and those of every table the plan's tables reference."""
+    schemas = set(pipeline_schemas)
     for element in plan.elements:
         for table in [*element.tables, *element.extra]:
             schemas.update(_schema_of(fk.parent) for fk in table.table.foreign_keys)

@@ -154,21 +154,27 @@ def _copy_settings(backend: Backend, target: Any, copy: Any) -> list[str]:
         ) from None
 
 
-def rehearse(
+@dataclass
+class TargetCopy:
+    """A throwaway server loaded with the target's affected schemas."""
+
+    backend: Backend
+    connection: Any
+    #: The copy as a deploy target (its admin), for DataJoint's activation.
+    target: ExternalTarget
+
+
+@contextmanager
+def target_copy(
     backend: Backend,
     connection: Any,
-    elements: list[LoadedElement],
-    plan: DeployPlan,
     schemas: list[str],
     say: Callable[[str], None],
     *,
     image: str | None = None,
-) -> Rehearsal:
-    """Apply ``plan`` (computed on the target behind ``connection``) on a throwaway copy.
-
-    ``schemas`` are the affected schemas (:func:`~harness.deploy.fingerprint.affected_schemas`);
-    ``elements`` are activated against the copy, so the real apply imports them afresh.
-    """
+) -> Iterator[TargetCopy]:
+    """A copy of ``schemas`` (those that exist) of the target behind ``connection``,
+    with its settings, on a container of the target's own flavour, removed on exit."""
     target_version = backend.server_version(connection)
     flavour = get_backend(server_backend(backend.name, target_version))
     present = sorted(existing_schemas(flavour, connection, schemas))
@@ -176,7 +182,6 @@ def rehearse(
     server = _start(flavour, image)
     info = server.info
     shown = info.image.name if info.image else "?"
-    outcome = Rehearsal()
     try:
         say(
             f"rehearsal: {flavour.name} {info.version} (image {shown}, throwaway container "
@@ -196,17 +201,6 @@ def rehearse(
                 f"rehearsal: loaded the target's DDL of {len(present)} schema(s), "
                 f"{tables} table(s); settings copied: {', '.join(settings) or '-'}"
             )
-            before = compute_plan(flavour, copy, elements)
-            differences = plan_differences(
-                reviewed_plan(plan, elements), reviewed_plan(before, elements)
-            )
-            if differences:
-                outcome.problem = (
-                    "the copy's plan differs from the target's, so this plan would not be "
-                    f"rehearsed ({'; '.join(differences)}); can the deploying user read every "
-                    "affected schema?"
-                )
-                return outcome
             target = ExternalTarget(
                 backend=flavour.name,
                 host=info.host,
@@ -215,16 +209,52 @@ def rehearse(
                 password=info.admin_password,
                 origin="rehearsal",
             )
-            with failing_statements() as failed:
-                error = activate_pipeline(target, elements, lambda text: say(f"rehearsal: {text}"))
-            if error is not None and failed:
-                outcome.failed_statement = redact_text(failed[-1])
-            after = compute_plan(flavour, copy, elements)
-            outcome.result = summarize(before, after, plan.drift, error)
+            yield TargetCopy(flavour, copy, target)
         finally:
             copy.close()
     finally:
         server.stop()
+
+
+def unfaithful(differences: list[str]) -> str:
+    """Why a copy whose plan differs from the target's rehearses nothing."""
+    return (
+        "the copy's plan differs from the target's, so this plan would not be "
+        f"rehearsed ({'; '.join(differences)}); can the deploying user read every "
+        "affected schema?"
+    )
+
+
+def rehearse(
+    backend: Backend,
+    connection: Any,
+    elements: list[LoadedElement],
+    plan: DeployPlan,
+    schemas: list[str],
+    say: Callable[[str], None],
+    *,
+    image: str | None = None,
+) -> Rehearsal:
+    """Apply ``plan`` (computed on the target behind ``connection``) on a throwaway copy.
+
+    ``schemas`` are the affected schemas (:func:`~harness.deploy.fingerprint.affected_schemas`);
+    ``elements`` are activated against the copy, so the real apply imports them afresh.
+    """
+    outcome = Rehearsal()
+    with target_copy(backend, connection, schemas, say, image=image) as copy:
+        before = compute_plan(copy.backend, copy.connection, elements)
+        differences = plan_differences(
+            reviewed_plan(plan, elements), reviewed_plan(before, elements)
+        )
+        if differences:
+            outcome.problem = unfaithful(differences)
+            return outcome
+        with failing_statements() as failed:
+            error = activate_pipeline(copy.target, elements, lambda text: say(f"rehearsal: {text}"))
+        if error is not None and failed:
+            outcome.failed_statement = redact_text(failed[-1])
+        after = compute_plan(copy.backend, copy.connection, elements)
+        outcome.result = summarize(before, after, plan.drift, error)
     return outcome
 
 
