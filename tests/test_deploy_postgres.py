@@ -3,7 +3,8 @@
 The sample pipeline (``elements/pipelines/samples.toml``: sample-clean, then
 sample-multischema linked to its Lab) is planned against the PostgreSQL
 manifests (``*.dj2.postgresql.json``), applied, applied again (nothing to do),
-and refused once a column was added by hand.
+and refused once a column was added by hand. Every apply is rehearsed on a
+throwaway PostgreSQL server first (the default).
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def deploy_module_on(server: Any, admin: Any) -> None:
     assert code == 0, output
     assert "workflow_sample.pipeline.dj2.postgresql.json" in output
     assert 'CREATE SCHEMA "pgw_assay"' in output
+    assert "rehearsal passed: 10 table(s) created and verified on the copy" in output
     assert "verified: 10 table(s) match their manifests" in output
     code, output = deploy(module, "--target", target, "--prefix", "pgw_", "--apply")
     assert code == 0 and "apply: nothing to create" in output, output
@@ -146,6 +148,7 @@ def deploy_on(server: Any, admin: Any, path: str, prefix: str) -> None:
     code, output = deploy(path, "--target", target, "--apply")
     assert code == 0, output
     assert tables_under(output, "created tables") == planned
+    assert "rehearsal passed: 12 table(s) created and verified on the copy" in output
     assert "verified: 12 table(s) match their manifests" in output
     snapshot = catalog(admin, prefix)
     assert {row[0] for row in snapshot} == {

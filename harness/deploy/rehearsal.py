@@ -268,7 +268,9 @@ def render_rehearsal(outcome: Rehearsal) -> list[str]:
         lines.append("    statement the server rejected:")
         lines += [f"        {line}" for line in outcome.failed_statement.strip().splitlines()]
     if result is not None and result.error:
-        lines.append(f"    error: {result.error}")
+        first, *rest = result.error.strip().splitlines()
+        lines.append(f"    error: {first}")
+        lines += [f"        {line}" for line in rest if line.strip()]
     if result is not None and result.remaining:
         lines.append(f"    verification on the copy: {len(result.remaining)} difference(s)")
         if result.error is None:  # after an error, the rest of the plan simply did not run
