@@ -37,15 +37,28 @@ class AttributeLine:
     padding: int = 0  # spaces between the type and a comment on the same line
 
 
-def literal_body_offset(source: SourceText, node: ast.Constant) -> int | None:
-    """The file offset of the first character of the string's value, if it maps 1:1."""
+def literal_offsets(source: SourceText, node: ast.Constant) -> list[int] | None:
+    """The file offset of every character of the string's value (and of its end).
+
+    None when the value does not map 1:1 onto the body as written (escapes,
+    implicit concatenation, f-strings). Python reads ``\\r\\n`` in a literal of a
+    CRLF file as ``\\n``, mapped to where the ``\\r\\n`` starts, so such files map too.
+    """
     if not isinstance(node.value, str):
         return None
     match = _LITERAL.match(source.segment(node))
-    if match is None or match.group(3) != node.value:
-        return None  # implicit concatenation, escapes, f-string: positions would lie
+    if match is None or match.group(3).replace("\r\n", "\n") != node.value:
+        return None
     start, _ = source.span(node)
-    return start + len(match.group(1)) + len(match.group(2))
+    position = start + len(match.group(1)) + len(match.group(2))
+    body = match.group(3)
+    offsets = []
+    for index, char in enumerate(body):
+        if char == "\n" and body[index - 1 : index] == "\r":
+            continue  # the value's "\n" is this "\r\n", which starts at the "\r"
+        offsets.append(position + index)
+    offsets.append(position + len(body))
+    return offsets
 
 
 def _outside_quotes(text: str, wanted: str) -> int:
@@ -64,7 +77,7 @@ def _outside_quotes(text: str, wanted: str) -> int:
 def attribute_lines(source: SourceText, node: ast.Constant) -> Iterator[AttributeLine]:
     """Every attribute line of the definition ``node``, with its type's place in the file."""
     value: str = node.value
-    body = literal_body_offset(source, node)
+    offsets = literal_offsets(source, node)
     in_key = True
     position = 0
     for raw in value.split("\n"):
@@ -88,11 +101,11 @@ def attribute_lines(source: SourceText, node: ast.Constant) -> Iterator[Attribut
         type_start_in_line = colon + 1 + (len(type_text) - len(type_text.lstrip()))
         attribute_type = type_text.strip()
         padding = len(type_text) - len(type_text.rstrip()) if comment >= 0 else 0
-        if body is None:
+        if offsets is None:
             file_line, column, start, end = node.lineno, node.col_offset + 1, None, None
         else:
-            start = body + line_offset + type_start_in_line
-            end = start + len(attribute_type)
+            index = line_offset + type_start_in_line
+            start, end = offsets[index], offsets[index + len(attribute_type)]
             file_line, column = source.position(start)
         yield AttributeLine(
             name=name.group(0),
@@ -110,6 +123,63 @@ def attribute_lines(source: SourceText, node: ast.Constant) -> Iterator[Attribut
 _BLOB = re.compile(r"^(tiny|small|medium|long)?blob$", re.IGNORECASE)
 _EXTERNAL = re.compile(r"^(blob|filepath)@(\w+)$", re.IGNORECASE)
 _ATTACH = re.compile(r"^attach(@(\w+))?$", re.IGNORECASE)
+_ENUM = re.compile(r"^enum\s*\((.*)\)$", re.IGNORECASE | re.DOTALL)
+#: MySQL-only native types with a core type that is the same column on MySQL.
+_SAME_ON_MYSQL = {"tinyint": "int8", "double": "float64"}
+_MYSQL_ONLY = re.compile(
+    r"^((tiny|small|medium|big)?int(eger)?|decimal|numeric|float|double|real)\b.*\bunsigned\b"
+    r"|^mediumint\b|^(tiny|medium|long)text$|^year\b|^(tiny|small|medium|big)?int\s*\(\d+\)",
+    re.IGNORECASE,
+)
+
+
+def type_rule(attribute_type: str) -> tuple[str, str | None, str] | None:
+    """(rule id, 2.x type or None, advice) for a 0.14 type 2.x rejects or reads otherwise.
+
+    The 2.x type is None when no replacement keeps the column as it is (a person
+    chooses); the advice then says what to consider.
+    """
+    text = attribute_type.strip()
+    lower = text.lower()
+    if lower == "boolean":
+        return "type-boolean", "bool", ""
+    attach = _ATTACH.match(text)
+    if attach:
+        store = attach.group(2)
+        return "type-attach", f"<attach@{store}>" if store else "<attach>", ""
+    external = _EXTERNAL.match(text)
+    if external:
+        return "type-external", f"<{external.group(1).lower()}@{external.group(2)}>", ""
+    if _BLOB.match(text):
+        return "type-native-blob", "<blob>", ""
+    enum = _ENUM.match(text)
+    if enum:
+        values = enum.group(1)
+        if '"' in values and "'" not in values:
+            return "type-enum-quotes", f"enum({values.replace(chr(34), chr(39))})", ""
+        return None
+    if lower in _SAME_ON_MYSQL:
+        return "type-mysql-only", _SAME_ON_MYSQL[lower], ""
+    if _MYSQL_ONLY.match(text):
+        return "type-mysql-only", None, _mysql_only_advice(lower)
+    return None
+
+
+def _mysql_only_advice(lower: str) -> str:
+    if "unsigned" in lower:
+        if lower.startswith(("decimal", "numeric", "float", "double", "real")):
+            return "drop unsigned (MySQL 8 deprecates it here) and check the range in make()"
+        widths = {"tinyint": "int16", "smallint": "int32", "int": "int64", "integer": "int64"}
+        base = lower.split()[0].split("(")[0]
+        wider = widths.get(base, "int64 (narrower than bigint unsigned: check the range)")
+        return f"{wider}: the next wider signed core type (the MySQL column changes)"
+    if lower.startswith("mediumint"):
+        return "int32 (the MySQL column widens from mediumint to int)"
+    if lower.endswith("text"):
+        return "varchar(N) with a bound, or json for structured text"
+    if "(" in lower:
+        return "the type without its display width (int32 for int(11))"
+    return "a date or int16"
 
 
 def retyped(attribute: AttributeLine, new_type: str) -> tuple[int, str]:
@@ -124,20 +194,3 @@ def retyped(attribute: AttributeLine, new_type: str) -> tuple[int, str]:
     width = len(attribute.type) + attribute.padding
     spaces = max(width - len(new_type), 1)
     return attribute.end + attribute.padding, new_type + " " * spaces
-
-
-def type_rule(attribute_type: str) -> tuple[str, str] | None:
-    """(rule id, 2.x type) for a 0.14 type that 2.x rejects or reads otherwise."""
-    text = attribute_type.strip()
-    if text.lower() == "boolean":
-        return "type-boolean", "bool"
-    attach = _ATTACH.match(text)
-    if attach:
-        store = attach.group(2)
-        return "type-attach", f"<attach@{store}>" if store else "<attach>"
-    external = _EXTERNAL.match(text)
-    if external:
-        return "type-external", f"<{external.group(1).lower()}@{external.group(2)}>"
-    if _BLOB.match(text):
-        return "type-native-blob", "<blob>"
-    return None

@@ -68,6 +68,14 @@ _RULES = (
         "delete the statement: 2.x always behaves as the key asked for",
     ),
     Rule(
+        "config-membership",
+        ERROR,
+        "key in dj.config",
+        "AttributeError: 'int' object has no attribute 'split': the 2.x Config has no "
+        "__contains__, so Python probes it with dj.config[0], [1], ...",
+        "dj.config.get(key) is not None, for a key 2.x has",
+    ),
+    Rule(
         "config-method",
         ERROR,
         "a dict method of the 0.14 dj.config",
@@ -99,6 +107,24 @@ _RULES = (
         'dj.config["stores"]',
     ),
     Rule(
+        "type-enum-quotes",
+        ERROR,
+        "an enum whose values are in double quotes",
+        "the SQL DataJoint 2.3.5 generates is invalid: the type is copied into the column "
+        'comment (":enum(...):") after the comment\'s double quotes were escaped, so MySQL '
+        "reports a syntax error at declaration",
+        "the same enum with single-quoted values",
+    ),
+    Rule(
+        "type-mysql-only",
+        ERROR,
+        "a MySQL-only native type (tinyint, double, mediumint, unsigned, *text, year)",
+        "declares on MySQL; on PostgreSQL 2.x passes native types through as written, and "
+        "the server has no such type (CREATE TABLE fails)",
+        "the core type that is the same column on MySQL (tinyint -> int8, double -> "
+        "float64); unsigned, mediumint, *text and year have none: choose a core type",
+    ),
+    Rule(
         "type-native-blob",
         CHANGED,
         "bare blob / tinyblob / mediumblob / longblob",
@@ -110,10 +136,12 @@ _RULES = (
     ),
     Rule(
         "computed-new-key",
-        ERROR,
+        DEPRECATED,
         "a Computed or Imported table that adds primary-key attributes of its own",
-        "DataJointError: Auto-populated table ... has non-FK primary key attribute(s), "
-        "when the table is declared",
+        "forbidden by 2.x (AutoPopulate._declare_check: 'Auto-populated table ... has "
+        "non-FK primary key attribute(s)'), but not enforced in 2.3.5: Table._declare_check "
+        "comes first in Computed's and Imported's method order, so the table still "
+        "declares; a release that fixes the order refuses it",
         "take the extra key attributes into a Part table of the Computed/Imported "
         "table (one make() per key of its key source), or, to keep the 0.14 layout, set "
         'dj.config["jobs.allow_new_pk_fields_in_computed_tables"] = True before activation',

@@ -206,7 +206,9 @@ class ModuleScanner(ast.NodeVisitor):
             edit = None
             if isinstance(constant, ast.Constant):
                 start, end = self.source.span(constant)
-                edit = self._edit(start, end, repr(new))
+                quoted = self.source.text[start:end]
+                if quoted[1:-1] == key:  # keep the author's quotes
+                    edit = self._edit(start, end, quoted[0] + new + quoted[-1])
             self._add(rule_id, node, f'dj.config["{new}"]', edit)
         else:
             self._add(rule_id, node, "")
@@ -236,6 +238,12 @@ class ModuleScanner(ast.NodeVisitor):
         if len(siblings) < 2 or before.strip() or after.strip():
             return None
         return self._edit(self.source.line_start(first), self.source.line_end(last), "")
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        tests = zip(node.ops, node.comparators, strict=True)
+        if any(isinstance(op, ast.In | ast.NotIn) and self._is_config(c) for op, c in tests):
+            self._add("config-membership", node, "")
+        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -373,15 +381,15 @@ class ModuleScanner(ast.NodeVisitor):
         for attribute in definitions.attribute_lines(self.source, node):
             found = definitions.type_rule(attribute.type)
             if found is not None:
-                rule_id, new_type = found
+                rule_id, new_type, advice = found
                 edit = None
-                if attribute.start is not None and attribute.end is not None:
+                if new_type is not None and attribute.start is not None:
                     end, text = definitions.retyped(attribute, new_type)
                     edit = self._edit(attribute.start, end, text)
                 self._add(
                     rule_id,
                     node,
-                    _replaced_line(attribute, new_type),
+                    advice if new_type is None else _replaced_line(attribute, new_type),
                     edit,
                     line=attribute.line,
                     column=attribute.column,
@@ -403,7 +411,7 @@ class ModuleScanner(ast.NodeVisitor):
 def _replaced_line(attribute: definitions.AttributeLine, new_type: str) -> str:
     """The definition line with its type replaced, as ``--write`` leaves it."""
     head, sep, tail = attribute.text.partition(attribute.type)
-    return f"{head}{new_type}{tail}" if sep else new_type
+    return shorten(f"{head}{new_type}{tail}" if sep else new_type)
 
 
 def _definition_literal(statement: ast.stmt) -> ast.Constant | None:

@@ -18,6 +18,9 @@ class Rig(dj.Lookup):
     ---
     active: boolean        # in use
     photo=null: attach     # a picture of the rig
+    grade: enum("good", "poor")
+    channels: tinyint
+    gain: double
     """
 
 

@@ -14,6 +14,7 @@ class Summary(dj.Computed):
     channel: int           # one row per channel: a key of its own
     ---
     mean: float
+    count: smallint unsigned
     """
 
 
@@ -31,3 +32,7 @@ def download(path):
 
 def reset(confirm):
     schema.drop(force=confirm)
+
+
+def configured():
+    return "custom" in dj.config
