@@ -13,7 +13,9 @@ unported sample works there.
 from __future__ import annotations
 
 import ast
+import compileall
 import functools
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -98,7 +100,7 @@ def _copy_sample(destination: Path) -> Path:
 def _sources(directory: Path) -> dict[str, bytes]:
     return {
         path.relative_to(directory.parent).as_posix(): path.read_bytes()
-        for path in sorted(directory.rglob("*.py"))
+        for path in sorted(directory.glob("*.py"))
     }
 
 
@@ -319,7 +321,12 @@ def test_write_prints_the_diff_and_is_idempotent(tmp_path: Path) -> None:
     _copy_sample(tmp_path)
     copy = tmp_path / "sample_port"
     original = _sources(copy)
+    compileall.compile_dir(copy, quiet=1)  # as pip leaves an installed package
+    stale = Path(importlib.util.cache_from_source(str(copy / "acquisition.py")))
+    assert stale.exists()
     first = _port(str(copy), "--write", "--no-check", cwd=tmp_path)
+    assert not stale.exists()  # a same-size rewrite in the same second would import it
+    assert Path(importlib.util.cache_from_source(str(copy / "export.py"))).exists()
     assert first.returncode == 1, first.stderr  # export.py's manual findings remain
     diff = first.stdout
     assert diff.startswith("--- a/sample_port/acquisition.py\n+++ b/sample_port/acquisition.py\n")
@@ -451,3 +458,18 @@ def test_installed_wheel_ports_from_an_empty_directory(
         (f.rule_id, f.file, f.line) for f in scan_package(source / "sample_port").findings
     ] == MANUAL
     assert sorted(path.name for path in empty.iterdir()) == ["out.json"]
+
+
+def test_every_rule_is_documented() -> None:
+    """docs/porting.md's table lists exactly the rules, each with its severity."""
+    from harness.port.rules import RULES
+
+    text = (ROOT / "docs" / "porting.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+        for line in text.split("## The rules", 1)[1].split("\n## ", 1)[0].splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) == set(RULES)
+    for rule_id, severity in rows.items():
+        assert severity.startswith(RULES[rule_id].severity), rule_id

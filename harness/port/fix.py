@@ -88,10 +88,17 @@ def write_fixes(package_dir: Path, scan: Callable[[Path], ScanResult]) -> WriteR
 
 
 def _write(path: Path, text: str) -> None:
-    """Write ``text`` keeping the file's mode; an unwritable file is the user's to fix."""
+    """Write ``text`` keeping the file's mode, and drop the module's bytecode caches.
+
+    A cached ``.pyc`` is trusted when the source's size and mtime (in whole seconds)
+    match its header; a rewrite that keeps the size (``longblob      `` becoming
+    ``<blob>        ``) right after an install would otherwise import the old code.
+    """
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+            cached.unlink()
     except OSError as exc:
         raise HarnessError(
             f"cannot rewrite {path}: {exc.strerror or exc}",
