@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, HarnessError
 
 EXIT_OK, EXIT_FOUND = 0, 1
 
@@ -55,7 +55,7 @@ def add_port_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> 
 def run_port(args: argparse.Namespace) -> int:
     from harness.activation import compat
     from harness.port.fix import write_fixes
-    from harness.port.render import PortReport, render_text, write_json
+    from harness.port.render import PortReport
     from harness.port.scan import scan_package
     from harness.port.source import locate_source
     from harness.session import prepare_targets
@@ -95,11 +95,23 @@ def run_port(args: argparse.Namespace) -> int:
             "datajoint>=2 is installed to check activation too"
         )
     else:
-        report.check = _check(args, target, say)
+        try:
+            report.check = _check(args, target, say)
+        except HarnessError as exc:  # no engine, no image, ...: the findings still count
+            report.check_note = f"the check could not run: {exc.message}"
+            _finish(report, json_path)
+            raise
+    _finish(report, json_path)
+    return EXIT_OK if report.clean else EXIT_FOUND
+
+
+def _finish(report: Any, json_path: Path | None) -> None:
+    """Print the report and write the JSON, whatever happened to the check."""
+    from harness.port.render import render_text, write_json
+
     print(render_text(report))
     if json_path is not None:
         write_json(report, json_path)
-    return EXIT_OK if report.clean else EXIT_FOUND
 
 
 def _check(args: argparse.Namespace, target: Any, say: Any) -> dict[str, Any]:

@@ -166,7 +166,7 @@ class ModuleScanner(ast.NodeVisitor):
             if alias.name not in REMOVED_NAMES:
                 continue
             new, advice = REMOVED_NAMES[alias.name]
-            edit = None
+            edit = None  # no 2.x counterpart: the advice alone
             if new is not None:
                 start, end = self.source.span(alias)
                 name_end = start + len(alias.name)
@@ -187,10 +187,9 @@ class ModuleScanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        key = node.slice
-        is_key = isinstance(key, ast.Constant) and isinstance(key.value, str)
-        if is_key and self._is_config(node.value):
-            self._config_key(node, key.value, statement=self._statement_of(node))  # type: ignore[attr-defined]
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        if isinstance(key, str) and self._is_config(node.value):
+            self._config_key(node, key, statement=self._statement_of(node))
         self.generic_visit(node)
 
     def _config_key(self, node: ast.AST, key: str, statement: ast.stmt | None) -> None:
