@@ -473,3 +473,28 @@ def test_every_rule_is_documented() -> None:
     assert set(rows) == set(RULES)
     for rule_id, severity in rows.items():
         assert severity.startswith(RULES[rule_id].severity), rule_id
+
+
+def test_report_is_written_when_the_check_cannot_run(tmp_path: Path) -> None:
+    """No server to be had: the findings are still printed and written, exit 2 (environment)."""
+    report_path = tmp_path / "port.json"
+    done = _port(
+        str(SAMPLES / "sample_clean"),
+        "--external",
+        "mysql://root:unused@127.0.0.1:9/",
+        "--startup-timeout",
+        "1",
+        "--json",
+        str(report_path),
+        cwd=tmp_path,
+    )
+    report = json.loads(report_path.read_text())
+    assert report["findings"] == [] and report["check"] is None
+    assert "no DataJoint 2 incompatibility in the source" in done.stdout
+    if compat.major_version() >= 2:
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert report["check_note"].startswith("the check could not run: external server")
+        assert "unused" not in report_path.read_text() + done.stderr  # the password stays out
+    else:
+        assert done.returncode == 0
+        assert "DataJoint 0.14.10 is installed here" in report["check_note"]
