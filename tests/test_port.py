@@ -232,10 +232,12 @@ def test_nested_replacements_settle_in_further_passes(tmp_path: Path) -> None:
     assert text == (
         "import datajoint as dj\n\n"
         'keys = (dj.Diagram(dj.Schema("x")) & "a").to_dicts(order_by=dj.Diagram.x)\n'
-        'dj.config["database.database_prefix"] = "lab_"\n'
+        'dj.config["database.prefix"] = "lab_"\n'
     )
-    assert result.applied == 6  # ERD, schema, fetch, the statement, the key; then the inner ERD
-    assert result.after is not None and result.after.findings == []
+    assert result.applied == 5  # ERD, schema, fetch, the statement; then the inner ERD
+    assert result.after is not None
+    left = [(f.rule_id, f.line, f.mechanical) for f in result.after.findings]
+    assert left == [("config-unknown-key", 4, False)]  # 2.x has no such key: manual
 
 
 def test_crlf_files_and_unreadable_modules(tmp_path: Path) -> None:

@@ -50,7 +50,8 @@ _RULES = (
         "forbidden) has no free-form section; dj.config.get('custom') always returns "
         "its default",
         "keep Element settings outside dj.config (a module-level dict, environment "
-        "variables); the schema-name prefix is dj.config['database.database_prefix']",
+        "variables such as DATABASE_PREFIX); 2.x has no schema-name prefix setting "
+        "(database.database_prefix is deprecated and prefixes nothing)",
     ),
     Rule(
         "config-unknown-key",
@@ -58,7 +59,7 @@ _RULES = (
         "a dj.config key DataJoint 2.x does not have",
         "KeyError (Setting '...' not found) or pydantic ValidationError (Object has no "
         "attribute ...) on read and write",
-        "the 2.x key where one exists; otherwise remove the access",
+        "the 2.x key where one exists (see datajoint.settings.Config); otherwise remove the access",
     ),
     Rule(
         "config-obsolete-key",
@@ -152,8 +153,8 @@ _RULES = (
         "schema.drop(force=...)",
         "TypeError: Schema.drop() got an unexpected keyword argument 'force' (2.x: "
         "drop(prompt=None)); a positional True now means prompt=True, the opposite",
-        "drop(prompt=False) for force=True; drop() for force=False (prompt follows "
-        "safemode, as 0.14 did)",
+        "drop(prompt=False) for force=True; drop(prompt=None) for force=False (prompt "
+        "follows safemode, as 0.14 did)",
     ),
     Rule(
         "fetch-deprecated",
@@ -231,9 +232,6 @@ CONFIG_SECTIONS_2X = frozenset(key.split(".")[0] for key in CONFIG_KEYS_2X if ".
 
 #: 0.14 keys whose behaviour 2.x always has: the statement setting them can go.
 OBSOLETE_CONFIG_KEYS = frozenset({"enable_python_native_blobs"})
-
-#: 0.14 keys with a 2.x counterpart under another name.
-RENAMED_CONFIG_KEYS = {"database.prefix": "database.database_prefix"}
 
 #: Methods of 0.14's dict-like Config that 2.x's settings object lacks.
 REMOVED_CONFIG_METHODS = frozenset(

@@ -20,7 +20,6 @@ from harness.port.findings import Edit, Finding, shorten
 from harness.port.rules import (
     REMOVED_CONFIG_METHODS,
     REMOVED_NAMES,
-    RENAMED_CONFIG_KEYS,
     RULES,
     config_key_status,
 )
@@ -199,16 +198,6 @@ class ModuleScanner(ast.NodeVisitor):
         if rule_id == "config-obsolete-key":
             edit = self._statement_removal(statement) if statement is not None else None
             self._add(rule_id, node, "delete the statement", edit)
-        elif key in RENAMED_CONFIG_KEYS:
-            new = RENAMED_CONFIG_KEYS[key]
-            constant = node.slice if isinstance(node, ast.Subscript) else None
-            edit = None
-            if isinstance(constant, ast.Constant):
-                start, end = self.source.span(constant)
-                quoted = self.source.text[start:end]
-                if quoted[1:-1] == key:  # keep the author's quotes
-                    edit = self._edit(start, end, quoted[0] + new + quoted[-1])
-            self._add(rule_id, node, f'dj.config["{new}"]', edit)
         else:
             self._add(rule_id, node, "")
 
