@@ -500,3 +500,25 @@ def test_report_is_written_when_the_check_cannot_run(tmp_path: Path) -> None:
     else:
         assert done.returncode == 0
         assert "DataJoint 0.14.10 is installed here" in report["check_note"]
+
+
+def test_write_refuses_a_spec_installed_package() -> None:
+    """pip owns what a spec installs, wherever it landed (here: an editable harness)."""
+    from harness.elements.spec import ElementSpec, InstallSpec
+    from harness.elements.targets import target_from_spec
+    from harness.port.source import locate_source
+
+    spec = ElementSpec(name="element-x", package="harness", install=InstallSpec("element-x==1"))
+    source = locate_source(target_from_spec("element-x", spec))
+    assert source.package_dir == (ROOT / "harness").resolve()  # a source tree, yet spec-installed
+    assert source.read_only is not None and "installed by its spec" in source.read_only
+    plain = locate_source(target_from_spec("sample-port", _spec_named("sample-port")))
+    assert plain.read_only is None and plain.package_dir == SAMPLE.resolve()
+
+
+def _spec_named(name: str) -> Any:
+    from harness.elements.spec import find_spec, load_spec
+
+    path = find_spec(name)
+    assert path is not None
+    return load_spec(path)

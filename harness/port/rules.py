@@ -168,8 +168,8 @@ _RULES = (
         "fetch-argument",
         ERROR,
         "a fetch argument DataJoint 2.x does not accept",
-        "TypeError: unexpected keyword argument (download_path, format='array' with "
-        "attributes, ...), or a different result for dj.key",
+        "TypeError: fetch() got an unexpected keyword argument (download_path, ...); "
+        "AttributeError for dj.key, which 2.x no longer has",
         "to_arrays / to_dicts with the attributes; configure downloads with "
         'dj.config["download_path"]',
     ),
