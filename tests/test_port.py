@@ -64,6 +64,7 @@ EXPECTED = [
     ("removed-name", "sample_port/acquisition.py", 68),  # dj.ERD
     ("removed-name", "sample_port/acquisition.py", 72),  # dj.create_virtual_module
     ("drop-force", "sample_port/acquisition.py", 76),
+    ("removed-method", "sample_port/acquisition.py", 80),  # spawn_missing_classes(context=)
     ("config-custom", "sample_port/export.py", 7),
     ("config-custom", "sample_port/export.py", 8),
     ("computed-new-key", "sample_port/export.py", 14),
@@ -73,6 +74,7 @@ EXPECTED = [
     ("fetch-argument", "sample_port/export.py", 30),
     ("drop-force", "sample_port/export.py", 34),  # force=confirm: not a constant
     ("config-membership", "sample_port/export.py", 38),
+    ("removed-method", "sample_port/export.py", 42),  # size_on_disk
 ]
 MANUAL = [entry for entry in EXPECTED if entry[1].endswith("export.py")]
 
@@ -134,6 +136,8 @@ def test_findings_say_what_happens_on_2x_and_the_replacement() -> None:
     assert blob.rule.severity == "changed" and blob.replacement == "trace: <blob> # samples"
     assert by_line[("sample_port/acquisition.py", 6)].replacement.startswith("dj.Schema")
     assert by_line[("sample_port/acquisition.py", 76)].replacement == "schema.drop(prompt=False)"
+    spawn = by_line[("sample_port/acquisition.py", 80)]
+    assert spawn.replacement == "schema.make_classes(into=context)"
     assert by_line[("sample_port/acquisition.py", 60)].replacement == "to_dicts()"
     assert by_line[("sample_port/acquisition.py", 59)].replacement == "keys()"
     assert by_line[("sample_port/acquisition.py", 21)].replacement == "grade: enum('good', 'poor')"
@@ -278,9 +282,9 @@ def test_cli_exit_statuses_and_json(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "port.json").read_text())
     assert report["format"] == 1 and report["clean"] is False and report["written"] is False
     assert report["summary"] == {
-        "total": 28,
-        "mechanical": 19,
-        "manual": 9,
+        "total": 30,
+        "mechanical": 20,
+        "manual": 10,
         "by_rule": {
             "computed-new-key": 1,
             "config-custom": 2,
@@ -290,6 +294,7 @@ def test_cli_exit_statuses_and_json(tmp_path: Path) -> None:
             "drop-force": 2,
             "fetch-argument": 1,
             "fetch-deprecated": 5,
+            "removed-method": 2,
             "removed-name": 5,
             "type-attach": 1,
             "type-boolean": 1,
@@ -344,8 +349,8 @@ def test_write_prints_the_diff_and_is_idempotent(tmp_path: Path) -> None:
     lines = sorted({line for rule, file, line in EXPECTED if (rule, file, line) not in MANUAL})
     source_lines = original["sample_port/acquisition.py"].decode().splitlines()
     assert sorted(removed) == sorted(source_lines[line - 1] for line in lines)
-    assert "wrote 19 replacement(s) in 1 file(s)" in first.stdout
-    assert "remaining (manual): 9 (0 mechanical, 9 manual)" in first.stdout
+    assert "wrote 20 replacement(s) in 1 file(s)" in first.stdout
+    assert "remaining (manual): 10 (0 mechanical, 10 manual)" in first.stdout
     after = _sources(copy)
     assert after["sample_port/export.py"] == original["sample_port/export.py"]
     for text in after.values():

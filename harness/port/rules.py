@@ -43,6 +43,13 @@ _RULES = (
         "the 2.x name, where there is one",
     ),
     Rule(
+        "removed-method",
+        ERROR,
+        "a method or property of Schema, Table or Diagram that DataJoint 2.x no longer has",
+        "AttributeError: 'Schema' object has no attribute ... when the line runs",
+        "the 2.x method, where there is one",
+    ),
+    Rule(
         "config-custom",
         ERROR,
         'dj.config["custom"]',
@@ -189,6 +196,29 @@ REMOVED_NAMES: dict[str, tuple[str | None, str]] = {
     "kill": (None, "SHOW PROCESSLIST / KILL through dj.conn().query"),
     "set_password": (None, "ALTER USER through dj.conn().query"),
     "AttributeAdapter": (None, "a dj.Codec subclass, used as <name> in definitions"),
+}
+
+#: Public methods and properties of 0.14.10's Schema, Table and Diagram that 2.3.5 lacks,
+#: matched by name on any object (they are distinctive enough), with the 2.x name (and
+#: its renamed keywords) or None, and advice. Common words (``log``, ``save``, ``code``,
+#: ``external``, ``target``) are left out: matching them by name would mostly find
+#: other objects.
+REMOVED_METHODS: dict[str, tuple[str | None, dict[str, str], str]] = {
+    "spawn_missing_classes": (
+        "make_classes",
+        {"context": "into"},
+        "schema.make_classes(into=...) (context= is into=)",
+    ),
+    "size_on_disk": (
+        None,
+        {},
+        "SUM(data_length + index_length) of information_schema.tables, through dj.conn().query",
+    ),
+    "topo_sort": (
+        None,
+        {},
+        "networkx.topological_sort(dj.conn().dependencies) (a networkx graph in 2.x)",
+    ),
 }
 
 #: Every key DataJoint 2.3.5's ``Config`` accepts (``stores.*`` is free-form).

@@ -19,6 +19,7 @@ from harness.port import definitions
 from harness.port.findings import Edit, Finding, shorten
 from harness.port.rules import (
     REMOVED_CONFIG_METHODS,
+    REMOVED_METHODS,
     REMOVED_NAMES,
     RULES,
     config_key_status,
@@ -183,7 +184,29 @@ class ModuleScanner(ast.NodeVisitor):
                 _, end = self.source.span(node)
                 edit = self._edit(end - len(node.attr), end, new)
             self._add("removed-name", node, advice, edit)
+        elif node.attr in REMOVED_METHODS:
+            self._removed_method(node)
         self.generic_visit(node)
+
+    def _removed_method(self, node: ast.Attribute) -> None:
+        """``x.spawn_missing_classes(context=c)`` -> ``x.make_classes(into=c)``, one edit."""
+        new, keywords, advice = REMOVED_METHODS[node.attr]
+        call = self._parents.get(node)
+        if new is None:
+            self._add("removed-method", node, advice)
+            return
+        _, end = self.source.span(node)
+        start, text, shown = end - len(node.attr), new, node
+        if isinstance(call, ast.Call) and call.func is node:
+            _, end = self.source.span(call)
+            text = new + self.source.text[start + len(node.attr) : end]
+            for keyword in sorted(call.keywords, key=lambda kw: -self.source.span(kw)[0]):
+                if keyword.arg in keywords:
+                    at = self.source.span(keyword)[0] - start - len(node.attr) + len(new)
+                    text = text[:at] + keywords[keyword.arg] + text[at + len(keyword.arg) :]
+            shown = call
+        edit = self._edit(start, end, text)
+        self._add("removed-method", shown, self._with(shown, edit) or advice, edit)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice.value if isinstance(node.slice, ast.Constant) else None

@@ -74,3 +74,7 @@ def upstream(name):
 
 def drop():
     schema.drop(force=True)
+
+
+def spawn(context):
+    schema.spawn_missing_classes(context=context)

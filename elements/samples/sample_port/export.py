@@ -36,3 +36,7 @@ def reset(confirm):
 
 def configured():
     return "custom" in dj.config
+
+
+def footprint():
+    return schema.size_on_disk
