@@ -378,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option(deploy, OPTIONS_BY_NAME["manifest_dir"])
     deploy.set_defaults(handler=_cmd_deploy)
 
+    from harness.port import add_port_parser, run_port
+
+    add_port_parser(commands, parents=[common]).set_defaults(handler=run_port)
+
     from harness.scaffold.command import add_init_parser
 
     init = add_init_parser(commands, parents=[common])
