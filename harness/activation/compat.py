@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from harness.db.backends.base import is_loopback
+from harness.db.backends import BACKENDS, get_backend
 from harness.errors import ConfigurationError
 
 
@@ -38,16 +38,20 @@ def version() -> str:
 
 
 def supports_backend(backend: str) -> bool:
-    """PostgreSQL needs DataJoint 2.x; MySQL-protocol servers work with both."""
-    return backend != "postgresql" or major_version() >= 2
+    """Whether this DataJoint can use the server (PostgreSQL needs DataJoint 2.x)."""
+    return get_backend(backend).supports_datajoint(major_version())
 
 
 def require_backend_support(backend: str) -> None:
-    if not supports_backend(backend):
+    """Refuse, with what to do, a server this DataJoint cannot use."""
+    server = get_backend(backend)
+    if not server.supports_datajoint(major_version()):
+        usable = [b.name for b in BACKENDS.values() if b.supports_datajoint(major_version())]
         raise ConfigurationError(
-            f"DataJoint {version()} cannot use a {backend} server (PostgreSQL support "
-            "arrived in DataJoint 2.0)",
-            hint="use --db mysql or --db mariadb, or install datajoint>=2",
+            f"DataJoint {version()} cannot use a {backend} server ({server.title} support "
+            f"arrived in DataJoint {server.min_datajoint_major}.0)",
+            hint=f"use {' or '.join('--db ' + name for name in usable)}, or install "
+            f"datajoint>={server.min_datajoint_major}",
         )
 
 
@@ -64,7 +68,7 @@ def _config_settings(
         "safemode": False,
     }
     if major_version() >= 2:
-        settings["database.backend"] = "postgresql" if backend == "postgresql" else "mysql"
+        settings["database.backend"] = get_backend(backend).datajoint_backend
     return settings
 
 
@@ -146,7 +150,7 @@ def connected(host: str, port: int, user: str, password: str, backend: str) -> I
     try:
         for key, value in wanted.items():
             dj.config[key] = value
-        if backend != "postgresql" and is_loopback(host):
+        if get_backend(backend).wants_plain_connection(host):
             yield _without_tls(host, port, user, password)
         else:
             yield dj.conn(reset=True)

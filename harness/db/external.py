@@ -110,11 +110,8 @@ def connect_external(target: ExternalTarget, *, timeout: float) -> ServerInfo:
             f"SQL within {timeout:g} s: {reason}",
             hint="check host, port, user and password, and that the server is running",
         ) from None
-    name = backend.name
-    if name == "mysql" and "mariadb" in version.lower():
-        name = "mariadb"  # same protocol; reports and DataJoint set-up must know which
     return ServerInfo(
-        backend=name,
+        backend=backend.identify(version),
         host=target.host,
         port=target.port,
         admin_user=target.user,

@@ -1,6 +1,6 @@
 """What a production server holds in an explicit list of schemas, read-only.
 
-:func:`harness.db.catalog.read_mysql_catalog` reads a harness namespace (every
+:meth:`~harness.db.backends.base.Backend.read_catalog` reads a harness namespace (every
 schema ``<prefix>_*``) and reports stems; a deploy targets schemas the lab
 named, under any names, and must report them by their real names. Same
 queries and normalisation, ``IN (...)`` instead of ``LIKE``, and nothing but
@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.db.backends.base import Backend
-from harness.db.catalog import Table, read_mysql_schemas
-from harness.errors import ConfigurationError
+from harness.db.catalog import Table
 
 
 def existing_schemas(backend: Backend, connection: Any, schemas: Iterable[str]) -> set[str]:
@@ -33,13 +32,4 @@ def existing_schemas(backend: Backend, connection: Any, schemas: Iterable[str]) 
 
 def read_schemas(backend: Backend, connection: Any, schemas: Iterable[str]) -> list[Table]:
     """Every DataJoint table in ``schemas``; ``Table.schema`` is the full schema name."""
-    if backend.name == "postgresql":
-        raise ConfigurationError(
-            "harness deploy supports MySQL and MariaDB targets only",
-            hint="deploying to PostgreSQL is not implemented yet",
-        )
-    names = sorted(set(schemas))
-    if not names:
-        return []
-    marks = ", ".join(["%s"] * len(names))
-    return read_mysql_schemas(backend, connection, f"IN ({marks})", names, lambda name: name)
+    return backend.read_schemas(connection, sorted(set(schemas)))

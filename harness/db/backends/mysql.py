@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -21,6 +22,14 @@ class MySQLBackend(Backend):
     max_schema_name: ClassVar[int] = 64
     admin_user: ClassVar[str] = "root"
     url_schemes: ClassVar[tuple[str, ...]] = ("mysql", "mysql+pymysql")
+    title: ClassVar[str] = "MySQL"
+    datajoint_backend: ClassVar[str] = "mysql"
+    plain_on_loopback: ClassVar[bool] = True
+
+    def identify(self, version: str) -> str:
+        # A MariaDB server answers the MySQL protocol; reports and DataJoint set-up
+        # must know which it is.
+        return "mariadb" if "mariadb" in version.lower() else self.name
 
     def container_env(self, admin_password: str) -> dict[str, str]:
         return {"MYSQL_ROOT_PASSWORD": admin_password}
@@ -78,9 +87,84 @@ class MySQLBackend(Backend):
         self.query(connection, f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO %s@'%%'", (user,))
 
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
-        from harness.db.catalog import read_mysql_catalog
+        from harness.db.catalog import stem_of
 
-        return read_mysql_catalog(self, connection, prefix)
+        return self._read_tables(
+            connection, "LIKE %s", (self.like_prefix(prefix),), lambda s: stem_of(s, prefix)
+        )
+
+    def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
+        names = sorted(set(schemas))
+        if not names:
+            return []
+        marks = ", ".join(["%s"] * len(names))
+        return self._read_tables(connection, f"IN ({marks})", names, lambda name: name)
+
+    def _read_tables(
+        self, connection: Any, condition: str, params: Any, name_of: Callable[[str], str]
+    ) -> list[Table]:
+        """Tables of the schemas matching ``table_schema <condition>``.
+
+        Three information_schema queries whatever the number of tables. ``name_of``
+        turns a schema name into the name reported (a stem inside a namespace, the real
+        name on a deploy target).
+        """
+        from harness.db.catalog import (
+            Attribute,
+            attach_foreign_keys,
+            normalize_default,
+            normalize_type,
+            split_comment,
+            tables_from_rows,
+        )
+
+        tables = tables_from_rows(
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
+                f"WHERE table_schema {condition} ORDER BY table_schema, table_name",
+                params,
+            ),
+            name_of,
+        )
+        for schema, name, column, column_type, nullable, default, comment, key in self.query(
+            connection,
+            "SELECT table_schema, table_name, column_name, column_type, is_nullable, "
+            "column_default, column_comment, column_key FROM information_schema.columns "
+            f"WHERE table_schema {condition} ORDER BY table_schema, table_name, ordinal_position",
+            params,
+        ):
+            table = tables.get((schema, name))
+            if table is None:
+                continue
+            is_nullable = nullable == "YES"
+            text, core_type = split_comment(comment)
+            table.attributes.append(
+                Attribute(
+                    column,
+                    normalize_type(column_type),
+                    is_nullable,
+                    normalize_default(default, is_nullable),
+                    text,
+                    core_type,
+                )
+            )
+            if key == "PRI":
+                table.primary_key.append(column)
+        attach_foreign_keys(
+            tables,
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, constraint_name, column_name, "
+                "referenced_table_schema, referenced_table_name, referenced_column_name "
+                f"FROM information_schema.key_column_usage WHERE table_schema {condition} "
+                "AND referenced_table_name IS NOT NULL "
+                "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+                params,
+            ),
+            name_of,
+        )
+        return sorted(tables.values(), key=lambda t: (t.schema, t.name))
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(

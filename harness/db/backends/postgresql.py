@@ -33,6 +33,13 @@ class PostgreSQLBackend(Backend):
     max_schema_name: ClassVar[int] = 63
     admin_user: ClassVar[str] = "postgres"
     url_schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres", "postgresql+psycopg2")
+    #: The official image is named ``postgres``; ``pg`` is the usual short form.
+    aliases: ClassVar[tuple[str, ...]] = ("postgres", "pg")
+    title: ClassVar[str] = "PostgreSQL"
+    #: PostgreSQL support arrived in DataJoint 2.0.
+    min_datajoint_major: ClassVar[int] = 2
+    datajoint_backend: ClassVar[str] = "postgresql"
+    manifest_family: ClassVar[str] = ".postgresql"
 
     def container_env(self, admin_password: str) -> dict[str, str]:
         return {"POSTGRES_PASSWORD": admin_password, "POSTGRES_USER": self.admin_user}
@@ -78,9 +85,88 @@ class PostgreSQLBackend(Backend):
             self.query(connection, f'CREATE SCHEMA "{schema}" AUTHORIZATION "{user}"')
 
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
-        from harness.db.catalog import read_postgres_catalog
+        from harness.db.catalog import (
+            Attribute,
+            attach_foreign_keys,
+            normalize_default,
+            normalize_postgres_type,
+            split_comment,
+            stem_of,
+            strip_cast,
+            tables_from_rows,
+        )
 
-        return read_postgres_catalog(self, connection, prefix)
+        params = (prefix + "_",)
+
+        def name_of(schema: str) -> str:
+            return stem_of(schema, prefix)
+
+        tables = tables_from_rows(
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, '' FROM information_schema.tables "
+                "WHERE starts_with(table_schema, %s) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+                params,
+            ),
+            name_of,
+        )
+        for schema, name, column, data_type, nullable, default, comment in self.query(
+            connection,
+            "SELECT table_schema, table_name, column_name, "
+            "format_type(a.atttypid, a.atttypmod), is_nullable, column_default, "
+            "col_description(a.attrelid, a.attnum) "
+            "FROM information_schema.columns c JOIN pg_attribute a "
+            "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
+            "AND a.attname = c.column_name "
+            "WHERE starts_with(table_schema, %s) ORDER BY 1, 2, ordinal_position",
+            params,
+        ):
+            table = tables.get((schema, name))
+            if table is not None:
+                is_nullable = nullable == "YES"
+                text, core_type = split_comment(comment)
+                table.attributes.append(
+                    Attribute(
+                        column,
+                        normalize_postgres_type(data_type),
+                        is_nullable,
+                        normalize_default(strip_cast(default), is_nullable),
+                        text,
+                        core_type,
+                    )
+                )
+        for schema, name, column in self.query(
+            connection,
+            "SELECT tc.table_schema, tc.table_name, kcu.column_name "
+            "FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage kcu "
+            "USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
+            "AND starts_with(tc.table_schema, %s) ORDER BY 1, 2, kcu.ordinal_position",
+            params,
+        ):
+            table = tables.get((schema, name))
+            if table is not None:
+                table.primary_key.append(column)
+        attach_foreign_keys(
+            tables,
+            self.query(
+                connection,
+                "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
+                "pk.table_schema, pk.table_name, pk.column_name "
+                "FROM information_schema.referential_constraints rc "
+                "JOIN information_schema.key_column_usage kcu "
+                "ON kcu.constraint_schema = rc.constraint_schema "
+                "AND kcu.constraint_name = rc.constraint_name "
+                "JOIN information_schema.key_column_usage pk "
+                "ON pk.constraint_schema = rc.unique_constraint_schema "
+                "AND pk.constraint_name = rc.unique_constraint_name "
+                "AND pk.ordinal_position = kcu.position_in_unique_constraint "
+                "WHERE starts_with(kcu.table_schema, %s) ORDER BY 1, 2, 3, kcu.ordinal_position",
+                params,
+            ),
+            name_of,
+        )
+        return sorted(tables.values(), key=lambda t: (t.schema, t.name))
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(
