@@ -34,10 +34,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141
 
 
-class _UsageParser(argparse.ArgumentParser):
-    """argparse exits with 2 on usage errors already; keep its message short."""
-
-
 def _add_options(
     parser: argparse.ArgumentParser,
     groups: tuple[str, ...] = ("server",),
@@ -110,13 +106,6 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
             ready = time.monotonic() - started
             print(f"ok  {server.describe()}: SQL-ready in {ready:.2f} s")
     return EXIT_OK
-
-
-def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
-    """Plain lines for one Element (see :func:`harness.progress.result_lines`)."""
-    from harness.progress import PlainProgress
-
-    PlainProgress(verbose=verbose, quiet=quiet).finish(result)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -275,7 +264,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _UsageParser(
+    parser = argparse.ArgumentParser(
         prog="harness",
         description="Check DataJoint Elements against real database servers in containers.",
         epilog="exit status: 0 all passed, 1 a check failed, 2 usage/configuration/"

@@ -1,8 +1,10 @@
 """The one place that knows how DataJoint 0.14.x and 2.x differ for the harness.
 
 Connection and config set-up, TLS (DataJoint 0.14 insists on TLS by default,
-which MariaDB images do not offer), the backend key (2.x only), which backends
-a version supports, and how to forget the global connection between checks.
+which MariaDB images do not offer), the backend key (2.x only), refusing a server
+this DataJoint cannot use, and how to forget the global connection between
+checks. What differs between *servers* (which DataJoint versions, which config
+value, which TLS policy) is asked of the backend adapters (:mod:`harness.db.backends`).
 """
 
 from __future__ import annotations
@@ -35,11 +37,6 @@ def major_version() -> int:
 
 def version() -> str:
     return str(datajoint().__version__)
-
-
-def supports_backend(backend: str) -> bool:
-    """Whether this DataJoint can use the server (PostgreSQL needs DataJoint 2.x)."""
-    return get_backend(backend).supports_datajoint(major_version())
 
 
 def require_backend_support(backend: str) -> None:

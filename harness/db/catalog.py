@@ -196,3 +196,11 @@ def attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_o
             grouped[key].nullable = True
     for table in tables.values():
         table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
+
+
+def with_foreign_keys(
+    tables: dict[tuple[str, str], Table], rows: Rows, name_of: NameOf
+) -> list[Table]:
+    """The tables, their foreign keys attached from ``rows``, sorted by schema and name."""
+    attach_foreign_keys(tables, rows, name_of)
+    return sorted(tables.values(), key=lambda t: (t.schema, t.name))

@@ -78,11 +78,6 @@ class Recipe:
         """Shared directories that are part of this recipe."""
         return tuple(self.root / s for s in self.shared)
 
-    @property
-    def repository(self) -> str:
-        """The tag without its version, e.g. ``element-harness/mysql``."""
-        return self.tag.rsplit(":", 1)[0]
-
 
 _MYSQL_FILES = (
     "Dockerfile",

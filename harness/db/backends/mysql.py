@@ -111,11 +111,11 @@ class MySQLBackend(Backend):
         """
         from harness.db.catalog import (
             Attribute,
-            attach_foreign_keys,
             normalize_default,
             normalize_type,
             split_comment,
             tables_from_rows,
+            with_foreign_keys,
         )
 
         tables = tables_from_rows(
@@ -151,7 +151,7 @@ class MySQLBackend(Backend):
             )
             if key == "PRI":
                 table.primary_key.append(column)
-        attach_foreign_keys(
+        return with_foreign_keys(
             tables,
             self.query(
                 connection,
@@ -164,7 +164,6 @@ class MySQLBackend(Backend):
             ),
             name_of,
         )
-        return sorted(tables.values(), key=lambda t: (t.schema, t.name))
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(

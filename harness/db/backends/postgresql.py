@@ -87,13 +87,13 @@ class PostgreSQLBackend(Backend):
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
         from harness.db.catalog import (
             Attribute,
-            attach_foreign_keys,
             normalize_default,
             normalize_postgres_type,
             split_comment,
             stem_of,
             strip_cast,
             tables_from_rows,
+            with_foreign_keys,
         )
 
         params = (prefix + "_",)
@@ -147,7 +147,7 @@ class PostgreSQLBackend(Backend):
             table = tables.get((schema, name))
             if table is not None:
                 table.primary_key.append(column)
-        attach_foreign_keys(
+        return with_foreign_keys(
             tables,
             self.query(
                 connection,
@@ -166,7 +166,6 @@ class PostgreSQLBackend(Backend):
             ),
             name_of,
         )
-        return sorted(tables.values(), key=lambda t: (t.schema, t.name))
 
     def namespace_schemas(self, connection: Any, prefix: str) -> list[str]:
         rows = self.query(
