@@ -26,6 +26,7 @@ from harness.activation.failures import (
 from harness.activation.namespace import new_prefix
 from harness.activation.phases import activating, imports, mocking, planning
 from harness.activation.phases.base import CheckContext, PhaseFailed, Timer
+from harness.activation.phases.capture import reported_warnings
 from harness.activation.phases.reactivating import ReactivationFailed
 from harness.activation.phases.teardown import namespace_session
 from harness.activation.runner import CheckOptions, ElementCheck
@@ -63,6 +64,7 @@ def _first_failure(context: CheckContext) -> tuple[str, PhaseFailed, list[str]]:
         assert session is not None
         namespace = session.namespace
         with (
+            reported_warnings(context.result, context.target.package),  # as the check does
             compat.connected(
                 server.host, server.port, namespace.user, namespace.password, server.backend
             ),
