@@ -22,7 +22,7 @@ EXIT_OK, EXIT_FOUND = 0, 1
 
 def add_port_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> Any:
     """Add ``port`` to the ``harness`` subcommands."""
-    from harness.cli import _add_options
+    from harness.cli import add_options
 
     parser = subparsers.add_parser(
         "port",
@@ -48,7 +48,7 @@ def add_port_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> 
         "--no-install", action="store_true", help="never pip-install an Element a spec names"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print the findings only")
-    _add_options(parser, ("server", "check"), without=frozenset({"update_manifests"}))
+    add_options(parser, ("server", "check"), without=frozenset({"update_manifests"}))
     return parser
 
 
