@@ -212,8 +212,6 @@ def connected(
     extra: dict[str, Any] = {}
     environ: dict[str, str] = {}
     if tls is not None:
-        from harness.db.backends import get_backend
-
         use_tls, extra, environ = get_backend(backend).datajoint_tls(tls)
     try:
         for key, value in wanted.items():
