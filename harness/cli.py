@@ -34,18 +34,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141
 
 
-class _UsageParser(argparse.ArgumentParser):
-    """argparse exits with 2 on usage errors already; keep its message short."""
-
-
-def _add_options(
+def add_options(
     parser: argparse.ArgumentParser,
     groups: tuple[str, ...] = ("server",),
     without: frozenset[str] = frozenset(),
 ) -> None:
     """Add the flags of every option in ``groups`` but those named in ``without``.
 
-    See :mod:`harness.settings`.
+    See :mod:`harness.settings`; ``harness release-check`` builds its parser with it too.
     """
     titles = {"server": "which database server to use", "check": "how to check Elements"}
     for group_name in groups:
@@ -110,13 +106,6 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
             ready = time.monotonic() - started
             print(f"ok  {server.describe()}: SQL-ready in {ready:.2f} s")
     return EXIT_OK
-
-
-def _print_result(result: Any, verbose: bool, quiet: bool) -> None:
-    """Plain lines for one Element (see :func:`harness.progress.result_lines`)."""
-    from harness.progress import PlainProgress
-
-    PlainProgress(verbose=verbose, quiet=quiet).finish(result)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -275,7 +264,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _UsageParser(
+    parser = argparse.ArgumentParser(
         prog="harness",
         description="Check DataJoint Elements against real database servers in containers.",
         epilog="exit status: 0 all passed, 1 a check failed, 2 usage/configuration/"
@@ -298,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument(
         "backends", nargs="*", metavar="BACKEND", help="mysql, mariadb or postgresql"
     )
-    _add_options(smoke)
+    add_options(smoke)
     smoke.set_defaults(handler=_cmd_smoke)
 
     check = commands.add_parser(
@@ -327,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print failures only (no live display); -v adds timings, mocks, stubs, warnings",
     )
-    _add_options(check, ("server", "check"))
+    add_options(check, ("server", "check"))
     check.set_defaults(handler=_cmd_check)
 
     diff = commands.add_parser(
@@ -378,11 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option(deploy, OPTIONS_BY_NAME["manifest_dir"])
     deploy.set_defaults(handler=_cmd_deploy)
 
+    from harness.port import add_port_parser, run_port
+
+    add_port_parser(commands, parents=[common]).set_defaults(handler=run_port)
+
     from harness.scaffold.command import add_init_parser
 
     init = add_init_parser(commands, parents=[common])
     # init always records the manifests (into a scratch directory, then reviewed files).
-    _add_options(init, ("server", "check"), without=frozenset({"update_manifests"}))
+    add_options(init, ("server", "check"), without=frozenset({"update_manifests"}))
     init.set_defaults(handler=_cmd_init)
     return parser
 

@@ -49,11 +49,6 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
-def reset_client_cache() -> None:
-    """Forget the cached client (after the engine was restarted, or in tests)."""
-    docker_client.cache_clear()
-
-
 def configure_testcontainers_reaper() -> bool:
     """Disable testcontainers' Ryuk reaper when its image is not available.
 

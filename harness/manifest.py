@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import resources
+from harness.db.backends import get_backend
 from harness.db.catalog import Table
 from harness.errors import ConfigurationError
 
@@ -50,7 +51,7 @@ def manifest_path(
     PostgreSQL's types and defaults differ in ways that matter, so it has its own.
     """
     stem = f"{name}-{version}" if version else name
-    family = ".postgresql" if backend == "postgresql" else ""
+    family = get_backend(backend).manifest_family
     return (directory or MANIFEST_DIR) / f"{stem}.dj{datajoint_major}{family}.json"
 
 

@@ -5,11 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.activation.failures import Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.stubs import StubSite
 from harness.db.catalog import Table
+from harness.enums import StrEnum
 
-PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+class Status(StrEnum):
+    """The status of an Element's result and of each of its checks (docs/report-format.md)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    #: The harness could not check (the server failed), not a verdict on the Element.
+    ERROR = "error"
+    #: A check that did not run (an earlier one failed, or there was nothing to compare).
+    SKIPPED = "skipped"
+
+
+PASSED, FAILED, ERROR, SKIPPED = Status.PASSED, Status.FAILED, Status.ERROR, Status.SKIPPED
 
 
 @dataclass
@@ -17,8 +30,11 @@ class CheckOutcome:
     """One named check of one Element (``imported``, ``activated``, ...)."""
 
     name: str
-    status: str
+    status: Status
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # a report read back gives the plain string
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "detail": self.detail}
@@ -31,7 +47,7 @@ class ElementResult:
     target: str
     name: str
     version: str | None = None
-    status: str = PASSED
+    status: Status = PASSED
     failure: Failure | None = None
     schemas: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -66,10 +82,13 @@ class ElementResult:
 
     def fail(self, failure: Failure) -> None:
         self.failure = failure
-        self.status = ERROR if failure.class_ in {"server_error"} else FAILED
+        self.status = ERROR if failure.class_ is FailureClass.SERVER_ERROR else FAILED
 
     def check(self, name: str) -> CheckOutcome | None:
         return next((check for check in self.checks if check.name == name), None)
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         return {

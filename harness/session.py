@@ -77,22 +77,6 @@ def prepare_targets(
     return targets
 
 
-class _AnnouncingTimer:
-    """Wraps the check's step timer so a display learns each step as it begins.
-
-    The engine times every step by name (``import_s``, ``activate_s``, ...); announcing
-    those names is all a progress display needs, without the engine knowing of one.
-    """
-
-    def __init__(self, timer: Any, on_step: Callable[[str], None]) -> None:
-        self._timer = timer
-        self._on_step = on_step
-
-    def __call__(self, name: str) -> Any:
-        self._on_step(name.removesuffix("_s"))
-        return self._timer(name)
-
-
 def missing_result(target: Target) -> ElementResult | None:
     """The failed result of a target that is not installed; None when it can be checked."""
     if target.sys_path or is_importable(target.package):
@@ -133,12 +117,12 @@ def new_check(
     if target.pipeline is not None:
         from harness.workflow.check import PipelineCheck
 
-        check: ElementCheck | PipelineCheck = PipelineCheck(target, server, prefix, options)
+        check: ElementCheck | PipelineCheck = PipelineCheck(
+            target, server, prefix, options, on_step=on_step
+        )
     else:
-        check = ElementCheck(target, server, prefix, options)
+        check = ElementCheck(target, server, prefix, options, on_step=on_step)
     check.result.version = release_version(target)
-    if on_step is not None:
-        check.timer = _AnnouncingTimer(check.timer, on_step)  # type: ignore[assignment]
     return check
 
 

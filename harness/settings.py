@@ -27,14 +27,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-BACKEND_ALIASES = {
-    "mysql": "mysql",
-    "mariadb": "mariadb",
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-    "pg": "postgresql",
-}
-
 
 def _parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
@@ -46,11 +38,15 @@ def _parse_bool(text: str) -> bool:
 
 
 def _parse_backend(text: str) -> str:
-    try:
-        return BACKEND_ALIASES[text.strip().lower()]
-    except KeyError:
-        known = ", ".join(sorted(set(BACKEND_ALIASES.values())))
-        raise ValueError(f"unknown backend {text!r}; known backends: {known}") from None
+    # Imported here: loading the pytest plugin imports this module, and no harness.db
+    # module may load in a project that does not use the harness.
+    from harness.db.backends import BACKENDS, canonical_name
+
+    canonical = canonical_name(text)
+    if canonical is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise ValueError(f"unknown backend {text!r}; known backends: {known}")
+    return canonical
 
 
 def _parse_list(text: str) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from conftest import MARIADB
 
 from harness.activation.failures import IMPORT_ERROR, classify
 from harness.activation.scope import fresh_scope, purge_modules
-from harness.activation.stubs import NotStubbedError, StubSite, is_stub
+from harness.activation.stubs import NotStubbedError, StubModule, StubSite
 from harness.reports.loading import result_from_dict
 from harness.reports.summary import stubs_text
 from harness.results import ElementResult
@@ -77,7 +77,7 @@ def test_a_top_level_import_of_the_element_is_stubbed_and_its_site_recorded(tree
         }
     )
     module, finder = imported(root, "elem.mod")
-    assert is_stub(module.missing_heavy)
+    assert isinstance(module.missing_heavy, StubModule)
     assert finder.stubbed == {"missing_heavy"}
     site = finder.sites["missing_heavy"]
     assert site == StubSite("missing_heavy", "elem.mod", str(root / "elem" / "mod.py"), 2)
@@ -148,11 +148,11 @@ def test_a_handler_not_catching_import_error_guards_nothing_nor_does_the_handler
         }
     )
     module, finder = imported(root, "elem.mod")
-    assert is_stub(module.missing_a)
+    assert isinstance(module.missing_a, StubModule)
     # missing_b is guarded: not stubbed, so its handler ran; a handler and an `else`
     # are outside the try body.
     assert not hasattr(module, "missing_b")
-    assert is_stub(module.missing_c) and is_stub(module.missing_d)
+    assert isinstance(module.missing_c, StubModule) and isinstance(module.missing_d, StubModule)
     assert sorted(finder.sites) == ["missing_a", "missing_c", "missing_d"]
 
 
@@ -268,7 +268,7 @@ def test_a_submodule_of_a_stub_is_a_stub_whoever_imports_it(tree: Write) -> None
         }
     )
     _, finder = imported(root, "elem.mod")
-    assert is_stub(sys.modules["dep"].missing_sdk.io)
+    assert isinstance(sys.modules["dep"].missing_sdk.io, StubModule)
     assert finder.sites["missing_sdk.io"].importer == "dep"
     assert finder.stubbed == {"missing_sdk"}
 
@@ -284,7 +284,7 @@ def test_spec_stubs_follow_the_same_rule(tree: Write) -> None:
         }
     )
     module, _ = imported(root, "elem.mod", stubs=("listed_heavy",), every=False)
-    assert is_stub(module.listed_heavy)
+    assert isinstance(module.listed_heavy, StubModule)
     with pytest.raises(NotStubbedError, match=r"imported by dep at dep/__init__\.py:1"):
         imported(root, "elem.other", stubs=("listed_heavy",), every=False)
     with pytest.raises(ModuleNotFoundError) as raised:
@@ -295,7 +295,7 @@ def test_spec_stubs_follow_the_same_rule(tree: Write) -> None:
 @pytest.mark.usefixtures("tree")
 def test_the_sample_imports_with_its_heavy_package_stubbed_and_the_fallbacks_run() -> None:
     module, finder = imported_sample()
-    assert is_stub(module.sample_vendor_sdk)
+    assert isinstance(module.sample_vendor_sdk, StubModule)
     assert module.sample_optional_plotting is None
     assert module.WITH_SPEEDUPS is False
     assert module.Recording.loader_name() == "Loader"

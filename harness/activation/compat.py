@@ -1,8 +1,10 @@
 """The one place that knows how DataJoint 0.14.x and 2.x differ for the harness.
 
 Connection and config set-up, TLS (DataJoint 0.14 insists on TLS by default,
-which MariaDB images do not offer), the backend key (2.x only), which backends
-a version supports, and how to forget the global connection between checks.
+which MariaDB images do not offer), the backend key (2.x only), refusing a server
+this DataJoint cannot use, and how to forget the global connection between
+checks. What differs between *servers* (which DataJoint versions, which config
+value, which TLS policy) is asked of the backend adapters (:mod:`harness.db.backends`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from harness.db.backends.base import is_loopback
+from harness.db.backends import BACKENDS, get_backend
 from harness.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -43,21 +45,26 @@ def version() -> str:
 
 
 def supports_backend(backend: str, datajoint: str | None = None) -> bool:
-    """PostgreSQL needs DataJoint 2.x; MySQL-protocol servers work with both.
+    """Whether DataJoint (the installed one, or version ``datajoint``) can use ``backend``.
 
     ``datajoint`` names another version than the installed one (a release check's
     side runs in an environment of its own).
     """
     major = int(datajoint.split(".")[0]) if datajoint else major_version()
-    return backend != "postgresql" or major >= 2
+    return get_backend(backend).supports_datajoint(major)
 
 
 def require_backend_support(backend: str, datajoint: str | None = None) -> None:
+    """Refuse, with what to do, a server this DataJoint (or version ``datajoint``) cannot use."""
     if not supports_backend(backend, datajoint):
+        server = get_backend(backend)
+        major = int(datajoint.split(".")[0]) if datajoint else major_version()
+        usable = [b.name for b in BACKENDS.values() if b.supports_datajoint(major)]
         raise ConfigurationError(
-            f"DataJoint {datajoint or version()} cannot use a {backend} server (PostgreSQL "
-            "support arrived in DataJoint 2.0)",
-            hint="use --db mysql or --db mariadb, or install datajoint>=2",
+            f"DataJoint {datajoint or version()} cannot use a {backend} server ({server.title} "
+            f"support arrived in DataJoint {server.min_datajoint_major}.0)",
+            hint=f"use {' or '.join('--db ' + name for name in usable)}, or install "
+            f"datajoint>={server.min_datajoint_major}",
         )
 
 
@@ -74,7 +81,7 @@ def _config_settings(
         "safemode": False,
     }
     if major_version() >= 2:
-        settings["database.backend"] = "postgresql" if backend == "postgresql" else "mysql"
+        settings["database.backend"] = get_backend(backend).datajoint_backend
     return settings
 
 
@@ -205,8 +212,6 @@ def connected(
     extra: dict[str, Any] = {}
     environ: dict[str, str] = {}
     if tls is not None:
-        from harness.db.backends import get_backend
-
         use_tls, extra, environ = get_backend(backend).datajoint_tls(tls)
     try:
         for key, value in wanted.items():
@@ -214,7 +219,7 @@ def connected(
         with _environment(environ):
             if tls is not None:
                 yield _with_tls(host, port, user, password, use_tls, extra)
-            elif backend != "postgresql" and is_loopback(host):
+            elif get_backend(backend).wants_plain_connection(host):
                 yield _without_tls(host, port, user, password)
             else:
                 yield dj.conn(reset=True)

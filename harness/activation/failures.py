@@ -26,37 +26,43 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from harness.enums import StrEnum
 from harness.redact import redact_text
 
-IMPORT_ERROR = "import_error"
-UNRESOLVED_REFERENCE = "unresolved_reference"
-MISSING_LINKING_FUNCTION = "missing_linking_function"
-DECLARATION_ERROR = "declaration_error"
-NAMESPACE_VIOLATION = "namespace_violation"
-UNSUPPORTED_DATAJOINT = "unsupported_datajoint"
-TIMEOUT = "timeout"
-SERVER_ERROR = "server_error"
-ACTIVATION_ERROR = "activation_error"
-DATA_ROUNDTRIP = "data_roundtrip"
-PROCESS_EXIT = "process_exit"
-CRASH = "crash"
-GLOBAL_STATE = "global_state"
 
-FAILURE_CLASSES = (
-    IMPORT_ERROR,
-    UNRESOLVED_REFERENCE,
-    MISSING_LINKING_FUNCTION,
-    DECLARATION_ERROR,
-    NAMESPACE_VIOLATION,
-    UNSUPPORTED_DATAJOINT,
-    TIMEOUT,
-    SERVER_ERROR,
-    ACTIVATION_ERROR,
-    DATA_ROUNDTRIP,
-    PROCESS_EXIT,
-    CRASH,
-    GLOBAL_STATE,
-)
+class FailureClass(StrEnum):
+    """Why a check failed: the vocabulary of reports and pytest messages (see above)."""
+
+    IMPORT_ERROR = "import_error"
+    UNRESOLVED_REFERENCE = "unresolved_reference"
+    MISSING_LINKING_FUNCTION = "missing_linking_function"
+    DECLARATION_ERROR = "declaration_error"
+    NAMESPACE_VIOLATION = "namespace_violation"
+    UNSUPPORTED_DATAJOINT = "unsupported_datajoint"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    ACTIVATION_ERROR = "activation_error"
+    DATA_ROUNDTRIP = "data_roundtrip"
+    PROCESS_EXIT = "process_exit"
+    CRASH = "crash"
+    GLOBAL_STATE = "global_state"
+
+
+IMPORT_ERROR = FailureClass.IMPORT_ERROR
+UNRESOLVED_REFERENCE = FailureClass.UNRESOLVED_REFERENCE
+MISSING_LINKING_FUNCTION = FailureClass.MISSING_LINKING_FUNCTION
+DECLARATION_ERROR = FailureClass.DECLARATION_ERROR
+NAMESPACE_VIOLATION = FailureClass.NAMESPACE_VIOLATION
+UNSUPPORTED_DATAJOINT = FailureClass.UNSUPPORTED_DATAJOINT
+TIMEOUT = FailureClass.TIMEOUT
+SERVER_ERROR = FailureClass.SERVER_ERROR
+ACTIVATION_ERROR = FailureClass.ACTIVATION_ERROR
+DATA_ROUNDTRIP = FailureClass.DATA_ROUNDTRIP
+PROCESS_EXIT = FailureClass.PROCESS_EXIT
+CRASH = FailureClass.CRASH
+GLOBAL_STATE = FailureClass.GLOBAL_STATE
+
+FAILURE_CLASSES = tuple(FailureClass)
 
 _DJ_MISSING_API = re.compile(r"module 'datajoint' has no attribute '(?P<name>\w+)'")
 _UNRESOLVED = re.compile(
@@ -82,15 +88,18 @@ _REPLACEMENTS = {
 
 @dataclass
 class Failure:
-    """A classified failure: ``class_`` is one of :data:`FAILURE_CLASSES`."""
+    """A classified failure of one of the :class:`FailureClass` classes."""
 
-    class_: str
+    class_: FailureClass
     message: str
     module: str | None = None
     table: str | None = None
     file: str | None = None
     line: int | None = None
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        self.class_ = FailureClass(self.class_)  # a report read back gives the plain string
 
     def to_dict(self) -> dict[str, Any]:
         return {

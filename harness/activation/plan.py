@@ -30,6 +30,10 @@ class PlanError(Exception):
     """The plan cannot be made from the Element alone; the message says what to add."""
 
 
+class MissingFunction(PlanError):
+    """A module to activate has no such function (a spec names one the module lacks)."""
+
+
 @dataclass
 class ActivationStep:
     module: str
@@ -44,8 +48,19 @@ class ActivationStep:
 
     def arguments(self, prefix: str, linking_module: Any) -> tuple[list[Any], dict[str, Any]]:
         """Positional and keyword arguments for the call inside namespace ``prefix``."""
+        schemas = {stem: f"{prefix}_{stem}" for stem in self.schema_stems.values()}
+        return self.bind(schemas, linking_module)
+
+    def bind(
+        self, schemas: Mapping[str, str], linking_module: Any
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Positional and keyword arguments with each schema stem named by ``schemas``.
+
+        A check names them inside its namespace (:meth:`arguments`); a deploy by the
+        pipeline's schema names.
+        """
         values: dict[str, Any] = dict(self.literal_args)
-        values.update({name: f"{prefix}_{stem}" for name, stem in self.schema_stems.items()})
+        values.update({name: schemas[stem] for name, stem in self.schema_stems.items()})
         if self.takes_linking_module:
             values[LINKING_PARAMETER] = linking_module
         positional = [values.pop(name) for name in self.positional if name in values]
@@ -148,6 +163,46 @@ def step_from_signature(
         if name.endswith(SCHEMA_SUFFIX):
             first_schema = False
     return step
+
+
+def build_steps(
+    modules: Mapping[str, Any],
+    chosen: Sequence[str],
+    covers: Mapping[str, Sequence[str]],
+    overrides: Sequence[ActivateOverride] = (),
+) -> list[ActivationStep]:
+    """The activation steps of the ``chosen`` modules, imported as ``modules`` (name -> module).
+
+    The one builder behind ``harness check``, ``harness deploy`` and the pytest
+    fixtures, so that what a deploy activates is what the check activated. A spec's
+    ``[[activate]]`` override names the function, what it covers and arguments.
+    Raises :class:`PlanError` when a step cannot be made from the Element alone.
+    """
+    by_module = {override.module: override for override in overrides}
+    steps = []
+    for module in chosen:
+        override = by_module.get(module)
+        function_name = override.function if override else "activate"
+        function = getattr(modules[module], function_name, None)
+        if function is None:
+            raise MissingFunction(f"{module} has no function {function_name}()")
+        covered = (
+            list(override.covers)
+            if override and override.covers
+            else covered_closure(covers, module)
+        )
+        steps.append(step_from_signature(module, function, covered, override))
+    return steps
+
+
+def import_order(chosen: Sequence[str], covers: Mapping[str, Sequence[str]]) -> list[str]:
+    """The modules to import for ``chosen``: each after those its ``activate`` covers."""
+    order: list[str] = []
+    for module in chosen:
+        for dependency in [*reversed(covered_closure(covers, module)), module]:
+            if dependency not in order:
+                order.append(dependency)
+    return order
 
 
 def choose_modules(

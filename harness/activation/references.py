@@ -102,8 +102,3 @@ def parse_references(definition: str) -> list[Reference]:
             )
         )
     return references
-
-
-def definition_line(definition: str, number: int) -> str:
-    lines = definition.splitlines()
-    return lines[number - 1].strip() if 0 < number <= len(lines) else ""

@@ -216,10 +216,6 @@ class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__dict__["__harness_stub__"] = True
 
 
-def is_stub(module: Any) -> bool:
-    return isinstance(module, StubModule)
-
-
 def _is_machinery(frame: types.FrameType) -> bool:
     """A frame of importlib (frozen or not, ``importlib.import_module`` too) or of this finder.
 

@@ -1,10 +1,12 @@
-"""What exists in a namespace, read from the server itself.
+"""What exists in a namespace, as the server's catalog describes it.
 
 DataJoint encodes a table's tier in its name (``#lookup``, ``_imported``,
 ``__computed``, ``master__part``) and its class name in CamelCase, so the
 server's catalog alone gives tier, class, keys and foreign keys. Schema names
 are reported as stems (the namespace prefix removed) so results are portable
-between runs and servers.
+between runs and servers. The SQL that reads each server's catalog belongs to
+its backend (:meth:`harness.db.backends.base.Backend.read_catalog`); this module
+holds what they share: the table model, DataJoint's naming, type normalisation.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from harness.db.backends.base import Backend
 
 _INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 #: DataJoint 2.x records the declared core type at the start of the column comment.
@@ -133,7 +133,7 @@ def normalize_postgres_type(data_type: str) -> str:
     return text
 
 
-def _strip_cast(default: Any) -> Any:
+def strip_cast(default: Any) -> Any:
     """``'abc'::character varying`` -> ``'abc'``."""
     return _CAST.sub("", default) if isinstance(default, str) else default
 
@@ -183,7 +183,7 @@ def own_charset(
     return own, (collation if chosen else None)
 
 
-def _stem(schema: str, prefix: str) -> str:
+def stem_of(schema: str, prefix: str) -> str:
     return schema[len(prefix) + 1 :] if schema.startswith(prefix + "_") else schema
 
 
@@ -191,7 +191,7 @@ Rows = Any  # an iterable of tuples from a DB-API cursor
 NameOf = Callable[[str], str]
 
 
-def _tables_from_rows(rows: Rows, name_of: NameOf) -> dict[tuple[str, str], Table]:
+def tables_from_rows(rows: Rows, name_of: NameOf) -> dict[tuple[str, str], Table]:
     """Rows of (schema, table name, comment) -> tables keyed by (schema, table name)."""
     tables: dict[tuple[str, str], Table] = {}
     for schema, name, comment in rows:
@@ -210,7 +210,7 @@ def _tables_from_rows(rows: Rows, name_of: NameOf) -> dict[tuple[str, str], Tabl
     return tables
 
 
-def _attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_of: NameOf) -> None:
+def attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_of: NameOf) -> None:
     """Rows of (schema, table, constraint, column, parent schema, parent table, parent
     column), ordered by constraint and position -> grouped foreign keys, sorted."""
     grouped: dict[tuple[str, str, str], ForeignKey] = {}
@@ -230,7 +230,7 @@ def _attach_foreign_keys(tables: dict[tuple[str, str], Table], rows: Rows, name_
         table.foreign_keys.sort(key=lambda fk: (fk.parent, sorted(fk.attributes.items())))
 
 
-def _attach_unique_indexes(tables: dict[tuple[str, str], Table], rows: Rows) -> None:
+def attach_unique_indexes(tables: dict[tuple[str, str], Table], rows: Rows) -> None:
     """Rows of (schema, table, index, column), ordered by index and position -> sorted lists."""
     unique: dict[tuple[str, str], dict[str, list[str]]] = {}
     for schema, name, index, column in rows:
@@ -240,192 +240,9 @@ def _attach_unique_indexes(tables: dict[tuple[str, str], Table], rows: Rows) -> 
         table.unique_indexes = sorted(unique.get(key, {}).values())
 
 
-def read_mysql_schemas(
-    backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
+def with_foreign_keys(
+    tables: dict[tuple[str, str], Table], rows: Rows, name_of: NameOf
 ) -> list[Table]:
-    """Tables of the schemas matching ``table_schema <condition>`` on MySQL or MariaDB.
-
-    Four information_schema queries whatever the number of tables. ``name_of``
-    turns a schema name into the name reported (a stem inside a namespace, the real
-    name on a deploy target).
-    """
-    tables = _tables_from_rows(
-        backend.query(
-            connection,
-            "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
-            f"WHERE table_schema {condition} ORDER BY table_schema, table_name",
-            params,
-        ),
-        name_of,
-    )
-    for row in backend.query(
-        connection,
-        "SELECT c.table_schema, c.table_name, c.column_name, c.column_type, c.is_nullable, "
-        "c.column_default, c.column_comment, c.column_key, c.character_set_name, "
-        "c.collation_name, s.default_collation_name, s.default_character_set_name, "
-        "cc.is_default FROM information_schema.columns c JOIN information_schema.schemata s "
-        "ON s.schema_name = c.table_schema "
-        "LEFT JOIN information_schema.collations cc ON cc.collation_name = c.collation_name "
-        f"WHERE c.table_schema {condition} "
-        "ORDER BY c.table_schema, c.table_name, c.ordinal_position",
-        params,
-    ):
-        schema, name, column, column_type, nullable, default, comment, key = row[:8]
-        table = tables.get((schema, name))
-        if table is None:
-            continue
-        is_nullable = nullable == "YES"
-        text, core_type = split_comment(comment)
-        charset, collation = own_charset(*row[8:])
-        table.attributes.append(
-            Attribute(
-                column,
-                normalize_type(column_type),
-                is_nullable,
-                normalize_default(default, is_nullable),
-                text,
-                core_type,
-                charset,
-                collation,
-            )
-        )
-        if key == "PRI":
-            table.primary_key.append(column)
-    _attach_unique_indexes(
-        tables,
-        backend.query(
-            connection,
-            "SELECT table_schema, table_name, index_name, column_name "
-            "FROM information_schema.statistics "
-            f"WHERE table_schema {condition} AND non_unique = 0 AND index_name <> 'PRIMARY' "
-            "ORDER BY table_schema, table_name, index_name, seq_in_index",
-            params,
-        ),
-    )
-    _attach_foreign_keys(
-        tables,
-        backend.query(
-            connection,
-            "SELECT table_schema, table_name, constraint_name, column_name, "
-            "referenced_table_schema, referenced_table_name, referenced_column_name "
-            f"FROM information_schema.key_column_usage WHERE table_schema {condition} "
-            "AND referenced_table_name IS NOT NULL "
-            "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
-            params,
-        ),
-        name_of,
-    )
-    return sorted(tables.values(), key=lambda t: (t.schema, t.name))
-
-
-def read_mysql_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
-    """Tables of every schema named ``<prefix>_*`` on a MySQL or MariaDB server."""
-    pattern = backend.like_prefix(prefix)  # type: ignore[attr-defined]
-    return read_mysql_schemas(
-        backend, connection, "LIKE %s", (pattern,), lambda schema: _stem(schema, prefix)
-    )
-
-
-def read_postgres_catalog(backend: Backend, connection: Any, prefix: str) -> list[Table]:
-    """Tables of every schema named ``<prefix>_*`` on a PostgreSQL server."""
-    return read_postgres_schemas(
-        backend,
-        connection,
-        "starts_with({column}, %s)",
-        (prefix + "_",),
-        lambda schema: _stem(schema, prefix),
-    )
-
-
-def read_postgres_schemas(
-    backend: Backend, connection: Any, condition: str, params: Any, name_of: NameOf
-) -> list[Table]:
-    """Tables of the schemas matching ``condition`` on PostgreSQL.
-
-    ``condition`` is SQL with ``{column}`` where the schema column goes (each query
-    names it differently); ``name_of`` as for :func:`read_mysql_schemas`.
-    """
-
-    def where(column: str) -> str:
-        return condition.format(column=column)
-
-    tables = _tables_from_rows(
-        backend.query(
-            connection,
-            "SELECT table_schema, table_name, '' FROM information_schema.tables "
-            f"WHERE {where('table_schema')} AND table_type = 'BASE TABLE' ORDER BY 1, 2",
-            params,
-        ),
-        name_of,
-    )
-    for schema, name, column, data_type, nullable, default, comment in backend.query(
-        connection,
-        "SELECT table_schema, table_name, column_name, "
-        "format_type(a.atttypid, a.atttypmod), is_nullable, column_default, "
-        "col_description(a.attrelid, a.attnum) "
-        "FROM information_schema.columns c JOIN pg_attribute a "
-        "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
-        "AND a.attname = c.column_name "
-        f"WHERE {where('table_schema')} ORDER BY 1, 2, ordinal_position",
-        params,
-    ):
-        table = tables.get((schema, name))
-        if table is not None:
-            is_nullable = nullable == "YES"
-            text, core_type = split_comment(comment)
-            table.attributes.append(
-                Attribute(
-                    column,
-                    normalize_postgres_type(data_type),
-                    is_nullable,
-                    normalize_default(_strip_cast(default), is_nullable),
-                    text,
-                    core_type,
-                )
-            )
-    for schema, name, column in backend.query(
-        connection,
-        "SELECT tc.table_schema, tc.table_name, kcu.column_name "
-        "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage "
-        "kcu USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
-        f"AND {where('tc.table_schema')} ORDER BY 1, 2, kcu.ordinal_position",
-        params,
-    ):
-        table = tables.get((schema, name))
-        if table is not None:
-            table.primary_key.append(column)
-    _attach_unique_indexes(
-        tables,
-        backend.query(
-            connection,
-            "SELECT n.nspname, t.relname, i.relname, a.attname FROM pg_index x "
-            "JOIN pg_class t ON t.oid = x.indrelid "
-            "JOIN pg_namespace n ON n.oid = t.relnamespace "
-            "JOIN pg_class i ON i.oid = x.indexrelid "
-            "JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
-            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-            f"WHERE x.indisunique AND NOT x.indisprimary AND {where('n.nspname')} "
-            "ORDER BY 1, 2, 3, k.position",
-            params,
-        ),
-    )
-    _attach_foreign_keys(
-        tables,
-        backend.query(
-            connection,
-            "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
-            "pk.table_schema, pk.table_name, pk.column_name "
-            "FROM information_schema.referential_constraints rc "
-            "JOIN information_schema.key_column_usage kcu "
-            "ON kcu.constraint_schema = rc.constraint_schema "
-            "AND kcu.constraint_name = rc.constraint_name "
-            "JOIN information_schema.key_column_usage pk "
-            "ON pk.constraint_schema = rc.unique_constraint_schema "
-            "AND pk.constraint_name = rc.unique_constraint_name "
-            "AND pk.ordinal_position = kcu.position_in_unique_constraint "
-            f"WHERE {where('kcu.table_schema')} ORDER BY 1, 2, 3, kcu.ordinal_position",
-            params,
-        ),
-        name_of,
-    )
+    """The tables, their foreign keys attached from ``rows``, sorted by schema and name."""
+    attach_foreign_keys(tables, rows, name_of)
     return sorted(tables.values(), key=lambda t: (t.schema, t.name))

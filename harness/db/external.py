@@ -105,16 +105,6 @@ def external_from_datajoint_env(environ: Mapping[str, str]) -> ExternalTarget | 
     )
 
 
-def server_backend(name: str, version: str) -> str:
-    """The backend a server really is: a ``mysql://`` URL may lead to MariaDB.
-
-    Same protocol; reports, DataJoint set-up and a deploy's rehearsal image must know which.
-    """
-    if name == "mysql" and "mariadb" in version.lower():
-        return "mariadb"
-    return name
-
-
 def connect_external(target: ExternalTarget, *, timeout: float) -> ServerInfo:
     """Check that the server answers SQL within ``timeout``; describe it."""
     backend = get_backend(target.backend)
@@ -141,7 +131,7 @@ def connect_external(target: ExternalTarget, *, timeout: float) -> ServerInfo:
             hint="check host, port, user and password, and that the server is running",
         ) from None
     return ServerInfo(
-        backend=server_backend(backend.name, version),
+        backend=backend.identify(version),
         host=target.host,
         port=target.port,
         admin_user=target.user,

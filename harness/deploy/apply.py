@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.activation import compat
-from harness.activation.runner import call_with_timeout
+from harness.activation.calls import call_step
 from harness.db.external import ExternalTarget
 from harness.deploy.pipeline import LoadedElement
 from harness.deploy.planner import CREATE, MATCH, DeployPlan, is_additive
@@ -56,13 +56,7 @@ def refusal(plan: DeployPlan, live: dict[str, Any], allow_additive: bool) -> lis
 def _activate(element: LoadedElement) -> None:
     for step in element.steps:
         module = element.loaded[step.module].module
-        function = getattr(module, step.function)
-        values: dict[str, Any] = dict(step.literal_args)
-        values.update({name: element.schemas[stem] for name, stem in step.schema_stems.items()})
-        if step.takes_linking_module:
-            values["linking_module"] = element.linking
-        positional = [values.pop(name) for name in step.positional if name in values]
-        call_with_timeout(function, positional, values, ACTIVATE_TIMEOUT, lambda: None)
+        call_step(step, module, element.schemas, element.linking, timeout=ACTIVATE_TIMEOUT)
 
 
 def activate_pipeline(

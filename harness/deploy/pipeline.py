@@ -34,12 +34,13 @@ from harness.activation.linking import LinkingRequirements, analyze
 from harness.activation.mocks import link
 from harness.activation.plan import (
     ActivationStep,
+    MissingFunction,
     PlanError,
     activation_groups,
+    build_steps,
     choose_modules,
-    covered_closure,
+    import_order,
     order_by_imports,
-    step_from_signature,
 )
 from harness.activation.scope import fresh_scope
 from harness.deploy.spec import PipelineEntry, PipelineSpec
@@ -126,24 +127,12 @@ def _steps(
     covers: dict[str, list[str]],
     target: Target,
 ) -> list[ActivationStep]:
-    overrides = {override.module: override for override in target.activations}
-    steps = []
-    for module in chosen:
-        override = overrides.get(module)
-        function_name = override.function if override else "activate"
-        function = getattr(loaded[module].module, function_name, None)
-        if function is None:
-            raise spec.error(entry, "modules", f"{module} has no function {function_name}()", "")
-        covered = (
-            list(override.covers)
-            if override and override.covers
-            else covered_closure(covers, module)
-        )
-        try:
-            steps.append(step_from_signature(module, function, covered, override))
-        except PlanError as exc:
-            raise spec.error(entry, "modules", str(exc), "see the Element's spec") from None
-    return steps
+    modules = {name: item.module for name, item in loaded.items()}
+    try:
+        return build_steps(modules, chosen, covers, target.activations)
+    except PlanError as exc:
+        hint = "" if isinstance(exc, MissingFunction) else "see the Element's spec"
+        raise spec.error(entry, "modules", str(exc), hint) from None
 
 
 def _schema_map(
@@ -211,13 +200,8 @@ def _import_element(
             f"cannot tell which modules of {target.package} to deploy ({variants})",
             "name them in modules = [...]; alternative variants cannot share one pipeline",
         )
-    order: list[str] = []
-    for module in chosen:
-        for dependency in [*reversed(covered_closure(covers, module)), module]:
-            if dependency not in order:
-                order.append(dependency)
     loaded: dict[str, LoadedModule] = {}
-    for name in order:
+    for name in import_order(chosen, covers):
         try:
             loaded[name] = load_module(sources[name])
         except Exception as exc:

@@ -29,7 +29,7 @@ from typing import Any
 from harness.db.backends import get_backend
 from harness.db.backends.base import Backend
 from harness.db.container import ContainerServer, resolve_image, start_container_server
-from harness.db.external import ExternalTarget, server_backend
+from harness.db.external import ExternalTarget
 from harness.db.provider import default_image_for
 from harness.db.sweep import sweep_containers
 from harness.deploy.apply import ApplyResult, activate_pipeline, summarize
@@ -176,7 +176,7 @@ def target_copy(
     """A copy of ``schemas`` (those that exist) of the target behind ``connection``,
     with its settings, on a container of the target's own flavour, removed on exit."""
     target_version = backend.server_version(connection)
-    flavour = get_backend(server_backend(backend.name, target_version))
+    flavour = get_backend(backend.identify(target_version))
     present = sorted(existing_schemas(flavour, connection, schemas))
     statements = _target_ddl(flavour, connection, present)
     server = _start(flavour, image)

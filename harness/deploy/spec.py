@@ -12,7 +12,6 @@ would deploy something other than what the lab reviewed.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,17 +22,12 @@ from harness import resources
 from harness.elements.spec import (
     KeyPath,
     SpecError,
-    _dotted,
-    _key_lines,
-    _type_name,
-    _Validator,
+    Validator,
+    dotted,
+    key_lines,
     read_toml,
+    type_name,
 )
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 
 PIPELINE_DIR = resources.pipelines_dir()
 DOCS = "docs/deploy.md"
@@ -118,7 +112,7 @@ class PipelineSpec:
         )
 
 
-class _PipelineValidator(_Validator):
+class _PipelineValidator(Validator):
     """The Element spec validator with this format's keys and documentation in hints."""
 
     docs = DOCS
@@ -131,7 +125,7 @@ class _PipelineValidator(_Validator):
     ) -> dict[str, str]:
         """A table of string values whose keys match ``name_pattern``."""
         if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, got {_type_name(value)}")
+            raise self.error(key, f"expected a table, got {type_name(value)}")
         for name, item in value.items():
             self.pattern(name, (*key, name), name_pattern, what, "see " + DOCS)
             self.string(item, (*key, name))
@@ -202,7 +196,7 @@ def _entry(v: _PipelineValidator, raw: Any, index: int) -> PipelineEntry:
     functions = v.string_table(
         table.get("functions", {}), (*key, "functions"), _IDENTIFIER, "a function name"
     )
-    lines = {_dotted(k[2:]): line for k, line in v.lines.items() if len(k) > 2 and k[:2] == key}
+    lines = {dotted(k[2:]): line for k, line in v.lines.items() if len(k) > 2 and k[:2] == key}
     lines[""] = v.lines.get(key, 1)
     return PipelineEntry(
         index=index,
@@ -312,4 +306,4 @@ def load_pipeline(path: Path) -> PipelineSpec:
     document, text = read_toml(
         path, not_found_hint=f"give a pipeline .toml file; bundled: {PIPELINE_DIR}"
     )
-    return _build(document, path, _key_lines(text))
+    return _build(document, path, key_lines(text))

@@ -9,7 +9,7 @@ The loader is strict on purpose: a misspelt key (``stub = [...]`` for
 ``stubs``) silently ignored would make a check pass or fail for the wrong
 reason. Every problem raises :class:`SpecError` naming the file, the dotted key
 and the line, with a hint. ``tomllib`` reports no positions for values, so
-:func:`_key_lines` re-reads the raw text to find the line of each key within
+:func:`key_lines` re-reads the raw text to find the line of each key within
 its table section.
 """
 
@@ -255,7 +255,7 @@ def _escaped(text: str, index: int) -> bool:
     return backslashes % 2 == 1
 
 
-def _key_lines(text: str) -> dict[KeyPath, int]:
+def key_lines(text: str) -> dict[KeyPath, int]:
     """Map every key path (``("check", "stubs")``, ``("activate", 0, "module")``) to its line.
 
     Table headers map their own path to the header line; array-of-tables entries
@@ -320,7 +320,8 @@ def _line_of(lines: Mapping[KeyPath, int], key: KeyPath) -> int:
     return 1
 
 
-def _dotted(key: KeyPath) -> str:
+def dotted(key: KeyPath) -> str:
+    """A key path as the user writes it: ``("activate", 0, "module")`` -> ``activate[0].module``."""
     text = ""
     for part in key:
         if isinstance(part, int):
@@ -333,7 +334,8 @@ def _dotted(key: KeyPath) -> str:
 # ---------------------------------------------------------------------- validation
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """The TOML type of ``value`` as an error message names it (``a boolean``)."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int):
@@ -351,8 +353,11 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-class _Validator:
-    """Checks one parsed document against the format; raises :class:`SpecError`."""
+class Validator:
+    """Checks one parsed document against the format; raises :class:`SpecError`.
+
+    Public because pipeline specs (:mod:`harness.deploy.spec`) extend it.
+    """
 
     #: The page a hint sends the user to (subclasses for other formats override it).
     docs = "docs/spec-format.md"
@@ -365,7 +370,7 @@ class _Validator:
         return SpecError(
             self.path,
             problem,
-            key=_dotted(key) or None,
+            key=dotted(key) or None,
             line=_line_of(self.lines, key),
             hint=hint or _default_hint(key),
         )
@@ -379,8 +384,8 @@ class _Validator:
     ) -> dict[str, Any]:
         """A table whose keys are all in ``known`` (name -> description for the hint)."""
         if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, got {_type_name(value)}")
-        where = f"[{_dotted(key)}]" if key else "the top level"
+            raise self.error(key, f"expected a table, got {type_name(value)}")
+        where = f"[{dotted(key)}]" if key else "the top level"
         listing = ", ".join(f"{name} ({what})" for name, what in known.items())
         for name in value:
             if name not in known:
@@ -400,7 +405,7 @@ class _Validator:
 
     def string(self, value: Any, key: KeyPath, *, nonempty: bool = True) -> str:
         if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {_type_name(value)}")
+            raise self.error(key, f"expected a string, got {type_name(value)}")
         if nonempty and not value.strip():
             raise self.error(key, "must not be empty")
         return value
@@ -408,7 +413,7 @@ class _Validator:
     def boolean(self, value: Any, key: KeyPath) -> bool:
         if not isinstance(value, bool):
             raise self.error(
-                key, f"expected a boolean, got {_type_name(value)}", hint="write true or false"
+                key, f"expected a boolean, got {type_name(value)}", hint="write true or false"
             )
         return value
 
@@ -426,7 +431,7 @@ class _Validator:
         if not isinstance(value, list):
             raise self.error(
                 key,
-                f"expected an array of strings, got {_type_name(value)}",
+                f"expected an array of strings, got {type_name(value)}",
                 hint='write e.g. ["first", "second"]',
             )
         items: list[str] = []
@@ -434,7 +439,7 @@ class _Validator:
             if not isinstance(item, str):
                 raise self.error(
                     key,
-                    f"expected an array of strings, but an item is {_type_name(item)} ({item!r})",
+                    f"expected an array of strings, but an item is {type_name(item)} ({item!r})",
                     hint="quote every item",
                 )
             if check is not None:
@@ -509,12 +514,12 @@ def _default_hint(key: KeyPath) -> str:
     shape = tuple(part for part in key if isinstance(part, str))
     for candidate in (shape, (*shape[:-1], "*")):
         if candidate in _EXPECTED:
-            return f"{_dotted(key)} holds: {_EXPECTED[candidate]}; see docs/spec-format.md"
+            return f"{dotted(key)} holds: {_EXPECTED[candidate]}; see docs/spec-format.md"
     return "see docs/spec-format.md"
 
 
 def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -> ElementSpec:
-    v = _Validator(path, lines)
+    v = Validator(path, lines)
     top = v.table(document, (), _TOP, required=("name", "package"))
     name = v.string(top["name"], ("name",))
     if name != path.stem:
@@ -565,7 +570,7 @@ def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -
     if "timeout" in check:
         raw = check["timeout"]
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise v.error(("check", "timeout"), f"expected a number, got {_type_name(raw)}")
+            raise v.error(("check", "timeout"), f"expected a number, got {type_name(raw)}")
         if not raw > 0:
             raise v.error(("check", "timeout"), f"must be > 0, got {raw}", hint="seconds, e.g. 60")
         timeout = float(raw)
@@ -574,7 +579,7 @@ def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -
     if "upstream" in top:
         table = top["upstream"]
         if not isinstance(table, dict):
-            raise v.error(("upstream",), f"expected a table, got {_type_name(table)}")
+            raise v.error(("upstream",), f"expected a table, got {type_name(table)}")
         for upstream_name, target in table.items():
             key = ("upstream", upstream_name)
             v.pattern(upstream_name, key, _DOTTED, "a table name", "Subject")
@@ -601,7 +606,7 @@ def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -
     if "tables" in mock:
         table = mock["tables"]
         if not isinstance(table, dict):
-            raise v.error(("mock", "tables"), f"expected a table, got {_type_name(table)}")
+            raise v.error(("mock", "tables"), f"expected a table, got {type_name(table)}")
         for table_name, definition in table.items():
             key = ("mock", "tables", table_name)
             v.pattern(table_name, key, _DOTTED, "a table name", "Session")
@@ -634,12 +639,12 @@ def _build(document: dict[str, Any], path: Path, lines: Mapping[KeyPath, int]) -
 
 
 def _activations(
-    v: _Validator, raw: Any, in_package: Callable[[str, KeyPath], str]
+    v: Validator, raw: Any, in_package: Callable[[str, KeyPath], str]
 ) -> tuple[ActivateOverride, ...]:
     if not isinstance(raw, list):
         raise v.error(
             ("activate",),
-            f"expected an array of tables, got {_type_name(raw)}",
+            f"expected an array of tables, got {type_name(raw)}",
             hint="write one [[activate]] section per module",
         )
     overrides: list[ActivateOverride] = []
@@ -665,7 +670,7 @@ def _activations(
         covers = v.string_list(table.get("covers", []), (*key, "covers"), in_package)
         args = table.get("args", {})
         if not isinstance(args, dict):
-            raise v.error((*key, "args"), f"expected a table, got {_type_name(args)}")
+            raise v.error((*key, "args"), f"expected a table, got {type_name(args)}")
         for arg, value in args.items():
             arg_key = (*key, "args", arg)
             v.pattern(arg, arg_key, _IDENTIFIER, "a parameter name", "trial_schema_name")
@@ -751,4 +756,4 @@ def load_spec(path: Path) -> ElementSpec:
     """Read and validate one spec file; :class:`SpecError` on any problem."""
     path = Path(path)
     document, text = read_toml(path)
-    return _build(document, path, _key_lines(text))
+    return _build(document, path, key_lines(text))

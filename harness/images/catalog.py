@@ -13,11 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from harness import resources
-
-Backend = Literal["mysql", "mariadb", "postgresql"]
+from harness.db.backends import BACKENDS, canonical_name
 
 #: Where the recipe directories live: ``HARNESS_IMAGES_DIR`` (a user's own recipes, or
 #: edited copies), else the recipes shipped with the harness (see :mod:`harness.resources`).
@@ -48,7 +46,8 @@ class Recipe:
 
     name: str
     tag: str
-    backend: Backend
+    #: The canonical name of its backend (:data:`harness.db.backends.BACKENDS`).
+    backend: str
     suite: str
     packages: tuple[str, ...]
     official_image: str
@@ -78,11 +77,6 @@ class Recipe:
     def shared_dirs(self) -> tuple[Path, ...]:
         """Shared directories that are part of this recipe."""
         return tuple(self.root / s for s in self.shared)
-
-    @property
-    def repository(self) -> str:
-        """The tag without its version, e.g. ``element-harness/mysql``."""
-        return self.tag.rsplit(":", 1)[0]
 
 
 _MYSQL_FILES = (
@@ -155,26 +149,18 @@ RECIPES: tuple[Recipe, ...] = (
     ),
 )
 
-#: Accepted spellings of the backends (the official image is named postgres).
-BACKEND_ALIASES: dict[str, Backend] = {
-    "mysql": "mysql",
-    "mariadb": "mariadb",
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-}
-
 
 class UnknownImageError(LookupError):
     """A name that is no recipe, backend, tag or official image."""
 
 
 def recipe_for_backend(backend: str) -> Recipe:
-    """The default recipe of a backend (``postgres`` is accepted for postgresql)."""
-    canonical = BACKEND_ALIASES.get(backend.lower())
+    """The default recipe of a backend (aliases such as ``postgres`` accepted)."""
+    canonical = canonical_name(backend)
     for recipe in RECIPES:
         if recipe.backend == canonical and recipe.backend_default:
             return recipe
-    known = ", ".join(sorted(BACKEND_ALIASES))
+    known = ", ".join(sorted(BACKENDS))
     raise UnknownImageError(f"unknown backend {backend!r} (known: {known})")
 
 
@@ -188,7 +174,7 @@ def find_recipe(name: str) -> Recipe:
     for recipe in RECIPES:
         if name in (recipe.name, recipe.tag, recipe.official_image):
             return recipe
-    if name.lower() in BACKEND_ALIASES:
+    if canonical_name(name) is not None:
         return recipe_for_backend(name)
     known = ", ".join(r.name for r in RECIPES)
     raise UnknownImageError(f"unknown image {name!r} (recipes: {known}; or a backend name)")

@@ -12,13 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.db.backends import BACKENDS
+from harness.db.backends import BACKENDS, canonical_name, get_backend
 from harness.errors import ConfigurationError
-
-#: Display names used in column labels ("0.14.10 · MariaDB 10.11").
-BACKEND_TITLES = {"mysql": "MySQL", "mariadb": "MariaDB", "postgresql": "PostgreSQL"}
-#: Accepted spellings of backends on the command line and in workflow inputs.
-BACKEND_ALIASES = {"postgres": "postgresql", "pg": "postgresql"}
 
 _VERSION = re.compile(r"\d+(\.\d+)*([a-z]+\d*)?(\.post\d+|\.dev\d+)?\Z")
 
@@ -57,12 +52,15 @@ def parse_datajoint_versions(text: str | Sequence[str] | None) -> list[str]:
 
 
 def parse_backends(text: str | Sequence[str] | None) -> list[str]:
-    backends = [BACKEND_ALIASES.get(item.lower(), item.lower()) for item in split_list(text)]
-    for backend in backends:
-        if backend not in BACKENDS:
+    backends = []
+    for item in split_list(text):
+        canonical = canonical_name(item)
+        if canonical is None:
             raise ConfigurationError(
-                f"unknown server {backend!r}", hint=f"choose from {', '.join(sorted(BACKENDS))}"
+                f"unknown server {item.lower()!r}",
+                hint=f"choose from {', '.join(sorted(BACKENDS))}",
             )
+        backends.append(canonical)
     return list(dict.fromkeys(backends))
 
 
@@ -71,8 +69,8 @@ def datajoint_major(version: str) -> int:
 
 
 def supports(datajoint: str, db: str) -> bool:
-    """PostgreSQL needs DataJoint 2.x; MySQL and MariaDB work with every version."""
-    return db != "postgresql" or datajoint_major(datajoint) >= 2
+    """Whether the server can be used by that DataJoint (PostgreSQL needs 2.x)."""
+    return get_backend(db).supports_datajoint(datajoint_major(datajoint))
 
 
 def combinations(datajoint_versions: Iterable[str], dbs: Iterable[str]) -> list[Combination]:
@@ -96,7 +94,7 @@ def github_matrix(
 
 def column_label(combo: Combination, server_version: str | None) -> str:
     """``0.14.10 · MariaDB 10.11``: the server's major.minor when known."""
-    title = BACKEND_TITLES.get(combo.db, combo.db)
+    title = BACKENDS[combo.db].title if combo.db in BACKENDS else combo.db
     match = re.match(r"(\d+)\.(\d+)", server_version or "")
     suffix = f" {match.group(1)}.{match.group(2)}" if match else ""
     python = f" · Python {combo.python}" if combo.python else ""

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.db.backends import BACKENDS
 from harness.matrix.plan import Combination, column_label
 
-_DB_ORDER = {"mysql": 0, "mariadb": 1, "postgresql": 2}
+#: Columns of one DataJoint version are in the registry's order of backends.
+_DB_ORDER = {name: position for position, name in enumerate(BACKENDS)}
 
 
 @dataclass(frozen=True)

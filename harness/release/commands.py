@@ -54,7 +54,7 @@ def _add_check_options(parser: argparse.ArgumentParser) -> None:
 
 def add_release_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``release-check`` to the ``harness`` subcommands."""
-    from harness.cli import _add_options
+    from harness.cli import add_options
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "release-check",
@@ -99,7 +99,7 @@ def add_release_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR_OR_URL",
         help="also look for versions here (pip --find-links; repeatable)",
     )
-    _add_options(parser, ("server",))
+    add_options(parser, ("server",))
     _add_check_options(parser)
     parser.set_defaults(handler=run_release)
     return parser

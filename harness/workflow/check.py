@@ -19,8 +19,7 @@ what ``harness deploy`` plans the pipeline against.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from harness import resources
 from harness.activation import compat
 from harness.activation.failures import NAMESPACE_VIOLATION, SERVER_ERROR, Failure
 from harness.activation.namespace import Namespace
+from harness.activation.phases.base import Timer
 from harness.activation.runner import CheckOptions
 from harness.db import registry
 from harness.db.backends import get_backend
@@ -71,26 +71,16 @@ def pipeline_manifest(
     return find_manifest(target.name, None, compat.major_version(), directories, backend)
 
 
-class _Timer:
-    """Step timings, in the result, by the names progress displays announce."""
-
-    def __init__(self, timings: dict[str, float]) -> None:
-        self.timings = timings
-
-    @contextlib.contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-
-
 class PipelineCheck:
     """One check of a pipeline module; the same interface as an Element's check."""
 
     def __init__(
-        self, target: Target, server: ServerInfo, prefix: str, options: CheckOptions
+        self,
+        target: Target,
+        server: ServerInfo,
+        prefix: str,
+        options: CheckOptions,
+        on_step: Callable[[str], None] | None = None,
     ) -> None:
         self.target = target
         self.server = server
@@ -98,7 +88,7 @@ class PipelineCheck:
         self.options = options
         self.backend = get_backend(server.backend)
         self.result = ElementResult(target=target.text, name=target.name)
-        self.timer = _Timer(self.result.timings)
+        self.timer = Timer(self.result.timings, on_step)
         #: What the pipeline names its schemas with in the namespace.
         self.schema_prefix = f"{prefix}_"
 

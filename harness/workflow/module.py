@@ -21,9 +21,9 @@ from types import ModuleType
 from typing import Any
 
 from harness.activation import compat
+from harness.activation.calls import call_with_timeout
 from harness.activation.discovery import package_locations, package_sources
 from harness.activation.failures import UNSUPPORTED_DATAJOINT, Failure, classify
-from harness.activation.runner import call_with_timeout
 from harness.activation.scope import fresh_scope
 from harness.elements.targets import Target
 

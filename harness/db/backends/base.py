@@ -46,6 +46,34 @@ class Backend(ABC):
     admin_user: ClassVar[str]
     #: URL schemes that select this backend in ``--external``.
     url_schemes: ClassVar[tuple[str, ...]]
+    #: Other spellings accepted wherever a backend is named (``--db``, matrices, images).
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: How tables and reports name it.
+    title: ClassVar[str]
+    #: The oldest DataJoint major version that can use this server.
+    min_datajoint_major: ClassVar[int] = 0
+    #: DataJoint 2.x's ``database.backend`` setting for this server (0.14 has none).
+    datajoint_backend: ClassVar[str]
+    #: Suffix of this server's manifests: "" shares the MySQL-protocol manifests (their
+    #: spellings are normalised); PostgreSQL's types and defaults differ, so it has its own.
+    manifest_family: ClassVar[str] = ""
+    #: Whether a connection to a loopback server turns TLS off in the driver as well.
+    #: Throw-away local MySQL-protocol servers offer no certificate worth checking and
+    #: negotiating costs ~30 ms of CPU per connection; PostgreSQL's driver does not
+    #: negotiate unless asked.
+    plain_on_loopback: ClassVar[bool] = False
+
+    def supports_datajoint(self, major: int) -> bool:
+        """Whether DataJoint of major version ``major`` (0 for 0.14) can use this server."""
+        return major >= self.min_datajoint_major
+
+    def identify(self, version: str) -> str:
+        """The backend actually answering, from its version string (MariaDB speaks MySQL)."""
+        return self.name
+
+    def wants_plain_connection(self, host: str) -> bool:
+        """Whether DataJoint's connection to ``host`` should have TLS off in the driver."""
+        return self.plain_on_loopback and is_loopback(host)
 
     @abstractmethod
     def container_env(self, admin_password: str) -> dict[str, str]:
@@ -164,9 +192,6 @@ class Backend(ABC):
         return []
 
     # -- named schemas (a deploy target) -----------------------------------------------
-
-    #: DataJoint 2's name for this kind of server (``database.backend``, its SQL adapter).
-    datajoint_backend: ClassVar[str]
 
     @abstractmethod
     def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:

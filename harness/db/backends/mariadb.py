@@ -13,6 +13,7 @@ class MariaDBBackend(MySQLBackend):
     name: ClassVar[str] = "mariadb"
     default_image: ClassVar[str] = "mariadb:10.11"
     url_schemes: ClassVar[tuple[str, ...]] = ("mariadb",)
+    title: ClassVar[str] = "MariaDB"
 
     def container_env(self, admin_password: str) -> dict[str, str]:
         # The official image reads MARIADB_*; older tags and our recipes also read MYSQL_*.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -23,6 +24,14 @@ class MySQLBackend(Backend):
     max_schema_name: ClassVar[int] = 64
     admin_user: ClassVar[str] = "root"
     url_schemes: ClassVar[tuple[str, ...]] = ("mysql", "mysql+pymysql")
+    title: ClassVar[str] = "MySQL"
+    datajoint_backend: ClassVar[str] = "mysql"
+    plain_on_loopback: ClassVar[bool] = True
+
+    def identify(self, version: str) -> str:
+        # A MariaDB server answers the MySQL protocol; reports and DataJoint set-up
+        # must know which it is.
+        return "mariadb" if "mariadb" in version.lower() else self.name
 
     def container_env(self, admin_password: str) -> dict[str, str]:
         return {"MYSQL_ROOT_PASSWORD": admin_password}
@@ -91,17 +100,105 @@ class MySQLBackend(Backend):
         self.query(connection, f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO %s@'%%'", (user,))
 
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
-        from harness.db.catalog import read_mysql_catalog
+        from harness.db.catalog import stem_of
 
-        return read_mysql_catalog(self, connection, prefix)
-
-    datajoint_backend: ClassVar[str] = "mysql"
+        return self._read_tables(
+            connection, "LIKE %s", (self.like_prefix(prefix),), lambda s: stem_of(s, prefix)
+        )
 
     def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
-        from harness.db.catalog import read_mysql_schemas
+        names = sorted(set(schemas))
+        if not names:
+            return []
+        marks = ", ".join(["%s"] * len(names))
+        return self._read_tables(connection, f"IN ({marks})", names, lambda name: name)
 
-        marks = ", ".join(["%s"] * len(schemas))
-        return read_mysql_schemas(self, connection, f"IN ({marks})", schemas, lambda name: name)
+    def _read_tables(
+        self, connection: Any, condition: str, params: Any, name_of: Callable[[str], str]
+    ) -> list[Table]:
+        """Tables of the schemas matching ``table_schema <condition>``.
+
+        Four information_schema queries whatever the number of tables. ``name_of``
+        turns a schema name into the name reported (a stem inside a namespace, the real
+        name on a deploy target).
+        """
+        from harness.db.catalog import (
+            Attribute,
+            attach_unique_indexes,
+            normalize_default,
+            normalize_type,
+            own_charset,
+            split_comment,
+            tables_from_rows,
+            with_foreign_keys,
+        )
+
+        tables = tables_from_rows(
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
+                f"WHERE table_schema {condition} ORDER BY table_schema, table_name",
+                params,
+            ),
+            name_of,
+        )
+        for row in self.query(
+            connection,
+            "SELECT c.table_schema, c.table_name, c.column_name, c.column_type, c.is_nullable, "
+            "c.column_default, c.column_comment, c.column_key, c.character_set_name, "
+            "c.collation_name, s.default_collation_name, s.default_character_set_name, "
+            "cc.is_default FROM information_schema.columns c JOIN information_schema.schemata s "
+            "ON s.schema_name = c.table_schema "
+            "LEFT JOIN information_schema.collations cc ON cc.collation_name = c.collation_name "
+            f"WHERE c.table_schema {condition} "
+            "ORDER BY c.table_schema, c.table_name, c.ordinal_position",
+            params,
+        ):
+            schema, name, column, column_type, nullable, default, comment, key = row[:8]
+            table = tables.get((schema, name))
+            if table is None:
+                continue
+            is_nullable = nullable == "YES"
+            text, core_type = split_comment(comment)
+            charset, collation = own_charset(*row[8:])
+            table.attributes.append(
+                Attribute(
+                    column,
+                    normalize_type(column_type),
+                    is_nullable,
+                    normalize_default(default, is_nullable),
+                    text,
+                    core_type,
+                    charset,
+                    collation,
+                )
+            )
+            if key == "PRI":
+                table.primary_key.append(column)
+        attach_unique_indexes(
+            tables,
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, index_name, column_name "
+                "FROM information_schema.statistics "
+                f"WHERE table_schema {condition} AND non_unique = 0 AND index_name <> 'PRIMARY' "
+                "ORDER BY table_schema, table_name, index_name, seq_in_index",
+                params,
+            ),
+        )
+        return with_foreign_keys(
+            tables,
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, constraint_name, column_name, "
+                "referenced_table_schema, referenced_table_name, referenced_column_name "
+                f"FROM information_schema.key_column_usage WHERE table_schema {condition} "
+                "AND referenced_table_name IS NOT NULL "
+                "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+                params,
+            ),
+            name_of,
+        )
 
     def quote_identifier(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -64,6 +65,13 @@ class PostgreSQLBackend(Backend):
     max_schema_name: ClassVar[int] = 63
     admin_user: ClassVar[str] = "postgres"
     url_schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres", "postgresql+psycopg2")
+    #: The official image is named ``postgres``; ``pg`` is the usual short form.
+    aliases: ClassVar[tuple[str, ...]] = ("postgres", "pg")
+    title: ClassVar[str] = "PostgreSQL"
+    #: PostgreSQL support arrived in DataJoint 2.0.
+    min_datajoint_major: ClassVar[int] = 2
+    datajoint_backend: ClassVar[str] = "postgresql"
+    manifest_family: ClassVar[str] = ".postgresql"
 
     def container_env(self, admin_password: str) -> dict[str, str]:
         return {"POSTGRES_PASSWORD": admin_password, "POSTGRES_USER": self.admin_user}
@@ -122,17 +130,122 @@ class PostgreSQLBackend(Backend):
             self.query(connection, f'CREATE SCHEMA "{schema}" AUTHORIZATION "{user}"')
 
     def read_catalog(self, connection: Any, prefix: str) -> list[Table]:
-        from harness.db.catalog import read_postgres_catalog
+        from harness.db.catalog import stem_of
 
-        return read_postgres_catalog(self, connection, prefix)
-
-    datajoint_backend: ClassVar[str] = "postgresql"
+        return self._read_tables(
+            connection,
+            "starts_with({column}, %s)",
+            (prefix + "_",),
+            lambda schema: stem_of(schema, prefix),
+        )
 
     def read_schemas(self, connection: Any, schemas: list[str]) -> list[Table]:
-        from harness.db.catalog import read_postgres_schemas
+        return self._read_tables(
+            connection, "{column} = ANY(%s)", (sorted(set(schemas)),), lambda name: name
+        )
 
-        return read_postgres_schemas(
-            self, connection, "{column} = ANY(%s)", (list(schemas),), lambda name: name
+    def _read_tables(
+        self, connection: Any, condition: str, params: Any, name_of: Callable[[str], str]
+    ) -> list[Table]:
+        """Tables of the schemas matching ``condition``, five catalog queries in all.
+
+        ``condition`` is SQL with ``{column}`` where the schema column goes (each query
+        names it differently); ``name_of`` turns a schema name into the name reported
+        (a stem inside a namespace, the real name on a deploy target).
+        """
+        from harness.db.catalog import (
+            Attribute,
+            attach_unique_indexes,
+            normalize_default,
+            normalize_postgres_type,
+            split_comment,
+            strip_cast,
+            tables_from_rows,
+            with_foreign_keys,
+        )
+
+        def where(column: str) -> str:
+            return condition.format(column=column)
+
+        tables = tables_from_rows(
+            self.query(
+                connection,
+                "SELECT table_schema, table_name, '' FROM information_schema.tables "
+                f"WHERE {where('table_schema')} AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+                params,
+            ),
+            name_of,
+        )
+        for schema, name, column, data_type, nullable, default, comment in self.query(
+            connection,
+            "SELECT table_schema, table_name, column_name, "
+            "format_type(a.atttypid, a.atttypmod), is_nullable, column_default, "
+            "col_description(a.attrelid, a.attnum) "
+            "FROM information_schema.columns c JOIN pg_attribute a "
+            "ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
+            "AND a.attname = c.column_name "
+            f"WHERE {where('table_schema')} ORDER BY 1, 2, ordinal_position",
+            params,
+        ):
+            table = tables.get((schema, name))
+            if table is not None:
+                is_nullable = nullable == "YES"
+                text, core_type = split_comment(comment)
+                table.attributes.append(
+                    Attribute(
+                        column,
+                        normalize_postgres_type(data_type),
+                        is_nullable,
+                        normalize_default(strip_cast(default), is_nullable),
+                        text,
+                        core_type,
+                    )
+                )
+        for schema, name, column in self.query(
+            connection,
+            "SELECT tc.table_schema, tc.table_name, kcu.column_name "
+            "FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage kcu "
+            "USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
+            f"AND {where('tc.table_schema')} ORDER BY 1, 2, kcu.ordinal_position",
+            params,
+        ):
+            table = tables.get((schema, name))
+            if table is not None:
+                table.primary_key.append(column)
+        attach_unique_indexes(
+            tables,
+            self.query(
+                connection,
+                "SELECT n.nspname, t.relname, i.relname, a.attname FROM pg_index x "
+                "JOIN pg_class t ON t.oid = x.indrelid "
+                "JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "JOIN pg_class i ON i.oid = x.indexrelid "
+                "JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
+                "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+                f"WHERE x.indisunique AND NOT x.indisprimary AND {where('n.nspname')} "
+                "ORDER BY 1, 2, 3, k.position",
+                params,
+            ),
+        )
+        return with_foreign_keys(
+            tables,
+            self.query(
+                connection,
+                "SELECT kcu.table_schema, kcu.table_name, kcu.constraint_name, kcu.column_name, "
+                "pk.table_schema, pk.table_name, pk.column_name "
+                "FROM information_schema.referential_constraints rc "
+                "JOIN information_schema.key_column_usage kcu "
+                "ON kcu.constraint_schema = rc.constraint_schema "
+                "AND kcu.constraint_name = rc.constraint_name "
+                "JOIN information_schema.key_column_usage pk "
+                "ON pk.constraint_schema = rc.unique_constraint_schema "
+                "AND pk.constraint_name = rc.unique_constraint_name "
+                "AND pk.ordinal_position = kcu.position_in_unique_constraint "
+                f"WHERE {where('kcu.table_schema')} ORDER BY 1, 2, 3, kcu.ordinal_position",
+                params,
+            ),
+            name_of,
         )
 
     def quote_identifier(self, name: str) -> str:
