@@ -104,9 +104,3 @@ def test_a_mysql_protocol_server_says_when_it_is_mariadb() -> None:
     assert mysql.identify("10.11.18-MariaDB-0+deb12u1") == "mariadb"
     assert mysql.identify("9.7.0") == "mysql"
     assert get_backend("postgresql").identify("15.8 (Debian 15.8-0+deb12u1)") == "postgresql"
-
-
-def test_deploy_reads_no_postgresql_catalog_yet() -> None:
-    with pytest.raises(ConfigurationError, match="MySQL and MariaDB targets only") as raised:
-        get_backend("pg").read_schemas(connection=None, schemas=["lab"])
-    assert raised.value.hint == "deploying to PostgreSQL is not implemented yet"
