@@ -35,6 +35,7 @@ from harness.deploy.spec import PIPELINE_DIR, load_pipeline
 from harness.elements.spec import SpecError
 from harness.errors import HarnessError
 from harness.manifest import MANIFEST_DIR
+from harness.session import prepare_targets
 from tests.conftest import MYSQL
 
 MAJOR = compat.major_version()
@@ -96,6 +97,19 @@ else:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pipeline_installed() -> None:
+    """The pipeline's Elements installed as ``harness check`` installs them.
+
+    A deploy refuses a pipeline whose Elements are not installed; these tests must
+    not depend on an earlier test module having installed them.
+    """
+    spec = load_pipeline(PIPELINE_DIR / f"{SCENARIO.pipeline}.toml")
+    specs = [entry.spec for entry in spec.entries if entry.spec is not None]
+    prepare_targets(specs, install=True, say=lambda _text: None)
+
 
 
 @pytest.fixture(scope="module")

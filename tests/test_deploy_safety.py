@@ -48,6 +48,8 @@ from tests.test_deploy import (
 
 #: The production server and an admin connection to it, as in test_deploy.
 server = test_deploy.server
+#: Its Elements installed before any test of this module, as in test_deploy.
+pipeline_installed = test_deploy.pipeline_installed
 admin = test_deploy.admin
 
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS `(?P<schema>[^`]+)`\.`(?P<table>[^`]+)`")
