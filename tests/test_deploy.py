@@ -111,7 +111,6 @@ def pipeline_installed() -> None:
     prepare_targets(specs, install=True, say=lambda _text: None)
 
 
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     from harness.db.provider import provide_server

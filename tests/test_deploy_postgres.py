@@ -9,38 +9,20 @@ throwaway PostgreSQL server first (the default).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from harness.activation import compat
 from harness.db.backends import get_backend
-from harness.deploy.commands import add_deploy_parser, run_deploy
 from harness.deploy.spec import PIPELINE_DIR
-from harness.errors import HarnessError
 from harness.runinfo import RunIdentity
 from tests.conftest import POSTGRES, started_server
+from tests.test_deploy import deploy
 
 BACKEND = get_backend("postgresql")
 RUN = RunIdentity.new()
 PASSWORD = "pg-Deploy-Secret7"
-
-
-def deploy(*argv: str) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    add_deploy_parser(parser.add_subparsers())
-    args = parser.parse_args(["deploy", *argv])
-    output = io.StringIO()
-    with redirect_stdout(output):
-        try:
-            code = run_deploy(args)
-        except HarnessError as exc:
-            print(f"harness: error: {exc}")
-            code = exc.exit_code
-    return code, output.getvalue()
 
 
 def pipeline(directory: Path, prefix: str) -> Path:

@@ -9,12 +9,9 @@ through the harness's own PyMySQL connection and DataJoint's alike.
 
 from __future__ import annotations
 
-import argparse
-import io
 import socket
 import subprocess
 from collections.abc import Iterator
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +21,11 @@ from harness.activation import compat
 from harness.db.backends import get_backend
 from harness.db.container import resolve_image, start_container_server
 from harness.db.tls import TlsSettings
-from harness.deploy.commands import add_deploy_parser, run_deploy
 from harness.errors import HarnessError
 from harness.runinfo import RunIdentity
 from tests.certs import TestAuthority, mysql_tls_command, postgres_tls_command
 from tests.conftest import MYSQL, POSTGRES, harness_command
+from tests.test_deploy import deploy
 
 BACKEND = get_backend("mysql")
 RUN = RunIdentity.new()
@@ -82,20 +79,6 @@ def pipeline(directory: Path, prefix: str) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def deploy(*argv: str) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    add_deploy_parser(parser.add_subparsers())
-    args = parser.parse_args(["deploy", *argv])
-    output = io.StringIO()
-    with redirect_stdout(output):
-        try:
-            code = run_deploy(args)
-        except HarnessError as exc:
-            print(f"harness: error: {exc}")
-            code = exc.exit_code
-    return code, output.getvalue()
 
 
 def schemas_like(admin: Any, prefix: str) -> list[str]:

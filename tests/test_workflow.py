@@ -9,13 +9,10 @@ every schema named ``db_prefix + "<name>"``. Nothing is mocked: the tables
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +20,11 @@ import pytest
 
 from harness.activation import compat
 from harness.db.backends import get_backend
-from harness.deploy.commands import add_deploy_parser, run_deploy
 from harness.errors import HarnessError
 from harness.resources import source_root
 from harness.runinfo import RunIdentity
 from tests.conftest import MYSQL, harness_command, started_server
+from tests.test_deploy import deploy
 
 RUN = RunIdentity.new()
 BACKEND = get_backend("mysql")
@@ -241,20 +238,6 @@ def test_a_missing_pipeline_file_is_a_usage_error(tmp_path):
 
 
 # -- deploy ------------------------------------------------------------------------------
-
-
-def deploy(*argv: str) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    add_deploy_parser(parser.add_subparsers())
-    args = parser.parse_args(["deploy", *argv])
-    output = io.StringIO()
-    with redirect_stdout(output):
-        try:
-            code = run_deploy(args)
-        except HarnessError as exc:
-            print(f"harness: error: {exc}")
-            code = exc.exit_code
-    return code, output.getvalue()
 
 
 def catalog(admin: Any, prefix: str) -> list[tuple[Any, ...]]:
