@@ -33,7 +33,7 @@ from harness.deploy.live import read_schemas
 from harness.deploy.lock import DEFAULT_LOCK_TIMEOUT, deploy_lock
 from harness.deploy.pipeline import LoadedElement, loaded_pipeline
 from harness.deploy.planner import CREATE, DeployPlan, compute_plan
-from harness.deploy.rehearsal import rehearse, render_rehearsal
+from harness.deploy.rehearsal import announce_rehearsal, rehearse
 from harness.deploy.render import render_plan, summary
 from harness.deploy.saved_plan import (
     binding_problems,
@@ -281,13 +281,8 @@ def _apply(run: _Deploy, saved: dict[str, Any] | None) -> int:
             say,
             image=run.args.rehearse_image,
         )
-        if not outcome.ok:
-            for line in render_rehearsal(outcome):
-                say(line)
-            say("refusing to apply: nothing was changed on the target")
+        if not announce_rehearsal(outcome, say):
             return EXIT_REFUSED
-        created = len(outcome.result.created_tables) if outcome.result else 0
-        say(f"rehearsal passed: {created} table(s) created and verified on the copy")
     # The rehearsal activated those modules against the copy: the target gets a fresh import.
     with loaded_pipeline(run.spec, run.manifest_dir, run.target.backend) as elements:
         plan = compute_plan(run.backend, run.connection, elements)

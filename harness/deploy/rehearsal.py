@@ -258,6 +258,18 @@ def rehearse(
     return outcome
 
 
+def announce_rehearsal(outcome: Rehearsal, say: Callable[[str], None]) -> bool:
+    """Say how the rehearsal went, as every kind of apply does; whether it passed."""
+    if not outcome.ok:
+        for line in render_rehearsal(outcome):
+            say(line)
+        say("refusing to apply: nothing was changed on the target")
+        return False
+    created = len(outcome.result.created_tables) if outcome.result else 0
+    say(f"rehearsal passed: {created} table(s) created and verified on the copy")
+    return True
+
+
 def render_rehearsal(outcome: Rehearsal) -> list[str]:
     """The lines a failed rehearsal adds to the output."""
     lines = ["rehearsal FAILED: the plan did not apply cleanly on the copy of the target"]

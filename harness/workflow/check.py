@@ -28,6 +28,7 @@ from harness.activation import compat
 from harness.activation.failures import NAMESPACE_VIOLATION, SERVER_ERROR, Failure
 from harness.activation.namespace import Namespace
 from harness.activation.phases.base import Timer
+from harness.activation.phases.teardown import record_teardown
 from harness.activation.runner import CheckOptions
 from harness.db import registry
 from harness.db.backends import get_backend
@@ -122,13 +123,7 @@ class PipelineCheck:
             finally:
                 with self.timer("teardown_s"):
                     left = namespace.drop()
-                self.result.add_check(
-                    "teardown_clean",
-                    not left,
-                    "left behind: " + ", ".join(left)
-                    if left
-                    else "namespace schemas and user dropped",
-                )
+                record_teardown(self.result, left)
         finally:
             with contextlib.suppress(Exception):
                 admin.close()

@@ -54,8 +54,8 @@ from harness.deploy.planner import (
 )
 from harness.deploy.rehearsal import (
     Rehearsal,
+    announce_rehearsal,
     failing_statements,
-    render_rehearsal,
     target_copy,
     unfaithful,
 )
@@ -252,13 +252,8 @@ def _apply(run: _ModuleDeploy) -> int:
     else:
         if run.args.rehearse:
             outcome = _rehearse(run, before)
-            if not outcome.ok:
-                for line in render_rehearsal(outcome):
-                    say(line)
-                say("refusing to apply: nothing was changed on the target")
+            if not announce_rehearsal(outcome, say):
                 return EXIT_REFUSED
-            created = len(outcome.result.created_tables) if outcome.result else 0
-            say(f"rehearsal passed: {created} table(s) created and verified on the copy")
             differences = _outline_differences(before, run.plan())
             if differences:
                 say("refusing to apply: the target changed during the rehearsal, outside harness:")

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.activation.namespace import Namespace
 from harness.activation.phases.base import MOCK_STEM, CheckContext, Timer, server_guard
+from harness.results import ElementResult
 
 
 @dataclass
@@ -63,14 +64,17 @@ def namespace_session(context: CheckContext, timer: Timer) -> Iterator[ServerSes
             ):
                 left = session.namespace.drop()
             if left is not None:
-                context.result.add_check(
-                    "teardown_clean",
-                    not left,
-                    "left behind: " + ", ".join(left)
-                    if left
-                    else "namespace schemas and user dropped",
-                )
+                record_teardown(context.result, left)
     finally:
         if admin is not None:
             with contextlib.suppress(Exception):
                 admin.close()
+
+
+def record_teardown(result: ElementResult, left: list[str]) -> None:
+    """The ``teardown_clean`` check: what dropping the namespace left behind, if anything."""
+    result.add_check(
+        "teardown_clean",
+        not left,
+        "left behind: " + ", ".join(left) if left else "namespace schemas and user dropped",
+    )
