@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import MARIADB, wait_for
+from conftest import MARIADB, POSTGRES, started_server, wait_for
 
 from harness.db import registry
 from harness.db.backends import get_backend
@@ -116,3 +116,54 @@ def test_registry_schema_is_not_counted_as_a_namespace_violation(server: ServerI
     ).run()
     confined = result.check("namespace_confined")
     assert confined is not None and confined.status == "passed", json.dumps(result.to_dict())[:500]
+
+
+REGISTER = textwrap.dedent(
+    """
+    import sys
+    from harness.db import registry
+    from harness.db.backends import get_backend
+    from harness.db.server import ServerInfo
+    server = ServerInfo.from_json(sys.stdin.read())
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    registry.sweep_dead_namespaces(backend, admin, (server.host, server.port))
+    registry.register(backend, admin, sys.argv[1])
+    registry.unregister(backend, admin, sys.argv[1])
+    print("registered", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("backend_name, image", [("postgresql", POSTGRES), ("mariadb", MARIADB)])
+def test_runs_starting_at_once_on_a_fresh_server_register(backend_name: str, image: str) -> None:
+    """Concurrent first registrations, and a registry schema without its table yet.
+
+    Two checks of a release check start together on a fresh server: one may see the
+    registry's schema before its table exists, and PostgreSQL's ``IF NOT EXISTS``
+    lets one of two concurrent creations fail. Neither may fail the check.
+    """
+    with started_server(backend_name, image, RunIdentity.new()) as server:
+        backend = get_backend(server.backend)
+        admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+        try:  # half-made: the schema, no table (another run between its two statements)
+            backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
+            registry.forget_swept((server.host, server.port))
+            assert registry.sweep_dead_namespaces(backend, admin, (server.host, server.port)) == []
+            assert registry.unclaimed_schemas(backend, admin, ["x_1"]) == []
+            backend.query(admin, f"DROP SCHEMA {registry.REGISTRY_SCHEMA}")
+        finally:
+            admin.close()
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", REGISTER, f"eh_race{number}"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(6)
+        ]
+        for process in processes:
+            out, err = process.communicate(server.to_json(), timeout=120)
+            assert process.returncode == 0 and out.strip() == "registered", err

@@ -24,11 +24,34 @@ _swept: set[tuple[str, int]] = set()
 
 
 def _ensure_table(backend: Backend, admin: Any) -> None:
-    backend.query(admin, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_SCHEMA}")
-    backend.query(
-        admin,
-        f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
-        "pid integer NOT NULL, started double precision NOT NULL, host varchar(255) NOT NULL)",
+    """Create the registry if it is missing.
+
+    Two runs may get here at once. PostgreSQL's ``IF NOT EXISTS`` does not make
+    concurrent creations safe (the loser fails on a catalog unique index), so a
+    failure is accepted when the table exists afterwards.
+    """
+    try:
+        backend.query(admin, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_SCHEMA}")
+        backend.query(
+            admin,
+            f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
+            "pid integer NOT NULL, started double precision NOT NULL, "
+            "host varchar(255) NOT NULL)",
+        )
+    except backend.driver_errors():
+        if not _table_exists(backend, admin):
+            raise
+
+
+def _table_exists(backend: Backend, admin: Any) -> bool:
+    """Whether the registry table exists (its schema alone may be another run's half-way)."""
+    return bool(
+        backend.query(
+            admin,
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = 'namespaces'",
+            (REGISTRY_SCHEMA,),
+        )
     )
 
 
@@ -52,7 +75,7 @@ def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, i
     if server_key in _swept:
         return []
     _swept.add(server_key)
-    if REGISTRY_SCHEMA not in backend.all_schemas(admin, include_registry=True):
+    if not _table_exists(backend, admin):
         return []
     host = socket.gethostname()
     dropped = []
@@ -87,7 +110,7 @@ def unclaimed_schemas(backend: Backend, admin: Any, schemas: Iterable[str]) -> l
     if not candidates:
         return []
     prefixes: set[str] = set()
-    if REGISTRY_SCHEMA in backend.all_schemas(admin, include_registry=True):
+    if _table_exists(backend, admin):
         prefixes = {row[0] for row in backend.query(admin, f"SELECT prefix FROM {_TABLE}")}
     still_there = candidates & backend.all_schemas(admin)
     return sorted(
