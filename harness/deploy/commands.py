@@ -33,7 +33,11 @@ from harness.deploy.live import read_schemas
 from harness.deploy.lock import DEFAULT_LOCK_TIMEOUT, deploy_lock
 from harness.deploy.pipeline import LoadedElement, loaded_pipeline
 from harness.deploy.planner import CREATE, DeployPlan, compute_plan
-from harness.deploy.rehearsal import announce_rehearsal, rehearse
+from harness.deploy.rehearsal import (
+    announce_rehearsal,
+    refuse_changed_since_rehearsal,
+    rehearse,
+)
 from harness.deploy.render import render_plan, summary
 from harness.deploy.saved_plan import (
     binding_problems,
@@ -287,11 +291,7 @@ def _apply(run: _Deploy, saved: dict[str, Any] | None) -> int:
     with loaded_pipeline(run.spec, run.manifest_dir, run.target.backend) as elements:
         plan = compute_plan(run.backend, run.connection, elements)
         differences = plan_differences(reviewed, reviewed_plan(plan, elements))
-        if differences:
-            say("refusing to apply: the target changed during the rehearsal, outside harness:")
-            for line in differences:
-                say(f"    {line}")
-            say("nothing was changed; plan again")
+        if refuse_changed_since_rehearsal(differences, say):
             return EXIT_REFUSED
         return _verify(run, elements, plan, activate_pipeline(run.target, elements, say))
 

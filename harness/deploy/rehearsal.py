@@ -270,6 +270,20 @@ def announce_rehearsal(outcome: Rehearsal, say: Callable[[str], None]) -> bool:
     return True
 
 
+def refuse_changed_since_rehearsal(differences: list[str], say: Callable[[str], None]) -> bool:
+    """Refuse the apply when the target's plan changed while the copy was rehearsed.
+
+    Whether it was refused; the differences are said first.
+    """
+    if not differences:
+        return False
+    say("refusing to apply: the target changed during the rehearsal, outside harness:")
+    for line in differences:
+        say(f"    {line}")
+    say("nothing was changed; plan again")
+    return True
+
+
 def render_rehearsal(outcome: Rehearsal) -> list[str]:
     """The lines a failed rehearsal adds to the output."""
     lines = ["rehearsal FAILED: the plan did not apply cleanly on the copy of the target"]

@@ -56,12 +56,17 @@ from harness.workflow.module import (
 
 
 def default_manifest_dir(target: Target) -> Path:
-    """``elements/manifests`` of the tree the pipeline lives in, else under the cwd."""
+    """``manifests`` of the ``elements/`` tree the pipeline lives in, else ``tests/manifests``.
+
+    The fallback, under the working directory (a lab's repository root), is where
+    ``harness init`` keeps an Element's reviewed manifests; ``--manifest-dir`` (or
+    ``[tool.harness] manifest_dir``) names another place.
+    """
     assert target.pipeline is not None
     for parent in target.pipeline.parents:
         if parent.name == "elements":
             return parent / "manifests"
-    return Path.cwd() / "elements" / "manifests"
+    return Path.cwd() / "tests" / "manifests"
 
 
 def pipeline_manifest(

@@ -56,6 +56,7 @@ from harness.deploy.rehearsal import (
     Rehearsal,
     announce_rehearsal,
     failing_statements,
+    refuse_changed_since_rehearsal,
     target_copy,
     unfaithful,
 )
@@ -254,12 +255,7 @@ def _apply(run: _ModuleDeploy) -> int:
             outcome = _rehearse(run, before)
             if not announce_rehearsal(outcome, say):
                 return EXIT_REFUSED
-            differences = _outline_differences(before, run.plan())
-            if differences:
-                say("refusing to apply: the target changed during the rehearsal, outside harness:")
-                for line in differences:
-                    say(f"    {line}")
-                say("nothing was changed; plan again")
+            if refuse_changed_since_rehearsal(_outline_differences(before, run.plan()), say):
                 return EXIT_REFUSED
         error = activate_module(run.server, run.target, run.prefix, say)
     after = run.plan()
