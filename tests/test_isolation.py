@@ -230,6 +230,67 @@ def test_live_progress_follows_concurrent_checks() -> None:
     assert progress._table().row_count == 2
 
 
+def _send_result_and_exit(writer: Any, go: Any) -> None:
+    go.wait(30)
+    writer.send(("step", "teardown"))
+    writer.send(("result", {"sent": True}))
+    os._exit(0)
+
+
+class _LateSender:
+    """The parent's end of a check's pipe; the first time it is found empty, the
+    check sends its result and exits before the parent looks at the process."""
+
+    def __init__(self, reader: Any, go: Any, process: Any) -> None:
+        self.reader, self.go, self.process = reader, go, process
+        self.released = False
+
+    def poll(self) -> bool:
+        ready = self.reader.poll()
+        if not ready and not self.released:
+            self.released = True
+            self.go.set()
+            self.process.join(30)
+        return ready
+
+    def recv(self) -> Any:
+        return self.reader.recv()
+
+
+def test_a_result_sent_just_before_the_process_ends_is_not_lost() -> None:
+    """The check sends its result and exits between the parent's read of the pipe
+    and its look at the process: the result still counts (this once surfaced as a
+    passing Element reported as ``process_exit ... during teardown``)."""
+    import multiprocessing
+
+    from harness.elements.targets import resolve_target
+    from harness.isolation.supervisor import _follow, _Running
+
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    go = context.Event()
+    process = context.Process(target=_send_result_and_exit, args=(writer, go))
+    process.start()
+    writer.close()
+    child = _Running(
+        0,
+        resolve_target("sample-clean"),
+        "prefix",
+        None,
+        process,
+        _LateSender(reader, go, process),
+        Path(os.devnull),
+        limit=60.0,
+    )
+    try:
+        assert _follow(child, None) is True
+    finally:
+        process.join(10)
+    assert process.exitcode == 0
+    assert child.data == {"sent": True}
+    assert child.step == "teardown"
+
+
 def test_sigterm_stops_the_check_processes_and_drops_their_namespaces(
     tmp_path: Path, mariadb_server: ServerInfo
 ) -> None:

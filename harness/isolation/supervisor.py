@@ -240,7 +240,22 @@ def _wait_any(running: list[_Running]) -> None:
 
 
 def _follow(child: _Running, on_step: Callable[[Target, str], None] | None) -> bool:
-    """Read what the check sent; True when its process has ended."""
+    """Read what the check sent; True when its process has ended.
+
+    The pipe is read again once the process is seen to have ended: a check may
+    send its result and exit between the first read and that look, and what it
+    sent is still in the pipe then.
+    """
+    _read_sent(child, on_step)
+    if child.process.is_alive():
+        return False
+    child.process.join()
+    _read_sent(child, on_step)
+    return True
+
+
+def _read_sent(child: _Running, on_step: Callable[[Target, str], None] | None) -> None:
+    """Take every message already in the check's pipe, without waiting for more."""
     while True:
         try:
             if not child.connection.poll():
@@ -258,10 +273,6 @@ def _follow(child: _Running, on_step: Callable[[Target, str], None] | None) -> b
             redact.register_secret(str(payload))
         elif kind == "result":
             child.data = payload
-    if child.process.is_alive():
-        return False
-    child.process.join()
-    return True
 
 
 def _kill(child: _Running, *, traceback_first: bool) -> None:
