@@ -13,6 +13,8 @@ Two sources, because neither alone is complete:
 from __future__ import annotations
 
 import ast
+import functools
+import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,8 +105,19 @@ def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[str, str |
     return "inside", None
 
 
-def linking_assignments(tree: ast.AST) -> dict[str, str]:
+#: Syntax trees are parsed once per check but read by several phases (the order of
+#: activation, each group's plan, the reactivation's plan): what is learnt of a tree
+#: is kept for as long as the tree lives in the check. Trees hash by identity.
+_PER_TREE = functools.lru_cache(maxsize=512)
+
+
+def linking_assignments(tree: ast.AST) -> Mapping[str, str]:
     """Globals an Element sets from its linking module: ``probe = _linking_module.probe``."""
+    return _linking_assignments(tree)
+
+
+@_PER_TREE
+def _linking_assignments(tree: ast.AST) -> Mapping[str, str]:
     found: dict[str, str] = {}
 
     def record(target: ast.expr, value: ast.expr) -> None:
@@ -124,13 +137,13 @@ def linking_assignments(tree: ast.AST) -> dict[str, str]:
                         record(element, value)
                 else:
                     record(target, node.value)
-    return found
+    return types.MappingProxyType(found)
 
 
 def analyze_tables(
     tables: Iterable[QueuedTable],
     requirements: LinkingRequirements,
-    from_linking: dict[str, str] | None = None,
+    from_linking: Mapping[str, str] | None = None,
 ) -> None:
     """Add the upstream tables referenced by ``tables`` to ``requirements``.
 
@@ -220,16 +233,40 @@ class _LinkingUseVisitor(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+@dataclass(frozen=True)
+class LinkingUses:
+    """What one module reads from its linking module, by name."""
+
+    required: frozenset[str]
+    optional: frozenset[str]
+    tables: frozenset[str]
+
+
+@_PER_TREE
+def linking_uses(tree: ast.AST) -> LinkingUses:
+    """The linking attributes ``tree`` reads: functions required or probed, and tables."""
+    visitor = _LinkingUseVisitor()
+    visitor.visit(tree)
+    return LinkingUses(
+        frozenset(visitor.required), frozenset(visitor.optional), frozenset(visitor.tables)
+    )
+
+
 def analyze_source(trees: Iterable[ast.AST], requirements: LinkingRequirements) -> None:
     """Add the linking functions read in ``trees`` to ``requirements``."""
-    visitor = _LinkingUseVisitor()
+    required: set[str] = set()
+    optional: set[str] = set()
+    tables: set[str] = set()
     for tree in trees:
-        visitor.visit(tree)
+        uses = linking_uses(tree)
+        required |= uses.required
+        optional |= uses.optional
+        tables |= uses.tables
     # A name probed with hasattr/getattr-with-default anywhere is optional even if
     # it is also called directly elsewhere (behind that probe).
-    requirements.optional_functions |= visitor.optional
-    requirements.required_functions |= visitor.required - visitor.optional
-    for name in visitor.tables:
+    requirements.optional_functions |= optional
+    requirements.required_functions |= required - optional
+    for name in tables:
         requirements.tables.setdefault(name, UpstreamTable(name))
 
 
@@ -257,7 +294,8 @@ def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
     return requirements
 
 
-def definition_heads(tree: ast.AST) -> set[str]:
+@_PER_TREE
+def definition_heads(tree: ast.AST) -> frozenset[str]:
     """First names of the references in the definitions written in a module's classes."""
     heads: set[str] = set()
     for node in ast.walk(tree):
@@ -267,15 +305,14 @@ def definition_heads(tree: ast.AST) -> set[str]:
             continue
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             heads |= {reference.head for reference in parse_references(node.value.value)}
-    return heads
+    return frozenset(heads)
 
 
-def linking_names(tree: ast.AST) -> set[str]:
+def linking_names(tree: ast.AST) -> frozenset[str]:
     """Names a module may expect from its linking module: what it reads from it and
     the heads of its references (``train`` in ``-> train.TrainingParamSet``)."""
-    visitor = _LinkingUseVisitor()
-    visitor.visit(tree)
-    return visitor.required | visitor.optional | visitor.tables | definition_heads(tree)
+    uses = linking_uses(tree)
+    return uses.required | uses.optional | uses.tables | definition_heads(tree)
 
 
 def defined_classes(tree: ast.AST) -> set[str]:
