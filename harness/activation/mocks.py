@@ -91,7 +91,33 @@ class MockLinkingModule:
     module: types.ModuleType
     tables: dict[str, str] = field(default_factory=dict)  # qualified name -> definition
     functions: list[str] = field(default_factory=list)
-    schema: Any = None
+
+
+#: A declared mock table, by what makes it: schema, class name, definition, parts.
+MockKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+
+
+@dataclass
+class DeclaredMocks:
+    """Mock tables a check has declared already, for its later groups and its reactivation.
+
+    A mock table is the harness's, not the Element's: declaring it a second time
+    (for the next group, or for the second activation in fresh modules) asks the
+    server again what it already said. The same table class serves instead, when
+    its definition is the same.
+    """
+
+    classes: dict[MockKey, type] = field(default_factory=dict)
+    schemas: dict[str, Any] = field(default_factory=dict)
+
+    def schema(self, name: str, context: dict[str, Any]) -> Any:
+        """The mock schema ``name``, created on first use."""
+        if name not in self.schemas:
+            dj = compat.datajoint()
+            self.schemas[name] = dj.Schema(
+                name, context=context, create_schema=True, create_tables=True
+            )
+        return self.schemas[name]
 
 
 def synthesize(
@@ -102,15 +128,18 @@ def synthesize(
     definitions: Mapping[str, str] | None = None,
     extra_functions: tuple[str, ...] = (),
     provided: Mapping[str, Any] | None = None,
+    declared: DeclaredMocks | None = None,
 ) -> MockLinkingModule:
     """Declare mock tables in ``schema_name`` and build the linking module.
 
     ``provided`` maps upstream names to real objects (tables of other Elements
-    activated first); those are not mocked. Needs DataJoint connected.
+    activated first); those are not mocked. ``declared`` holds the mock tables of
+    earlier calls in the same check, which are reused. Needs DataJoint connected.
     """
     dj = compat.datajoint()
     definitions = definitions or {}
     provided = provided or {}
+    declared = declared if declared is not None else DeclaredMocks()
     module = types.ModuleType(f"{MOCK_MODULE_PREFIX}_{schema_name}")
     module.__doc__ = "Linking module synthesized by element-harness."
     result = MockLinkingModule(module)
@@ -122,34 +151,37 @@ def synthesize(
         and table.name not in provided
         and (table.namespace is None or table.namespace not in provided)
     }
-    if to_mock:
-        result.schema = dj.Schema(
-            schema_name, context=module.__dict__, create_schema=True, create_tables=True
-        )
-    declared: dict[str, type] = {}
+    here: dict[str, type] = {}
     for key in sorted(to_mock):
         table = to_mock[key]
-        if table.name in declared:
-            cls = declared[table.name]
+        if table.name in here:
+            cls = here[table.name]
         else:
             definition = (
                 definitions.get(table.qualified)
                 or definitions.get(table.name)
                 or mock_definition(table)
             )
-            body: dict[str, Any] = {"definition": definition, "__module__": module.__name__}
-            for part, demanded in sorted(table.parts.items()):
-                body[part] = type(
-                    part,
-                    (dj.Part,),
-                    {
-                        "definition": mock_part_definition(part, demanded),
-                        "__module__": module.__name__,
-                    },
-                )
-            cls = type(table.name, (dj.Manual,), body)
-            result.schema(cls)
-            declared[table.name] = cls
+            parts = tuple(
+                (part, mock_part_definition(part, demanded))
+                for part, demanded in sorted(table.parts.items())
+            )
+            made_by: MockKey = (schema_name, table.name, definition, parts)
+            cls = declared.classes.get(made_by)
+            if cls is None:
+                schema = declared.schema(schema_name, module.__dict__)
+                body: dict[str, Any] = {"definition": definition, "__module__": module.__name__}
+                for part, part_definition in parts:
+                    body[part] = type(
+                        part,
+                        (dj.Part,),
+                        {"definition": part_definition, "__module__": module.__name__},
+                    )
+                cls = type(table.name, (dj.Manual,), body)
+                # A spec's own mock definition may reference another mock of this module.
+                schema(cls, context=module.__dict__)
+                declared.classes[made_by] = cls
+            here[table.name] = cls
             result.tables[table.qualified] = definition
         link(module, table.namespace, table.name, cls)
     for name in sorted(requirements.functions | set(extra_functions)):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.activation.failures import SERVER_ERROR, Failure, classify
+from harness.activation.mocks import DeclaredMocks
 from harness.activation.namespace import Namespace
 from harness.db.backends.base import Backend
 from harness.db.server import ServerInfo
@@ -79,6 +80,8 @@ class CheckContext:
     stub_missing: bool = False
     namespace: Namespace | None = None
     scope_options: dict[str, Any] = field(default_factory=dict)
+    #: Mock tables declared so far, reused by later groups and the reactivation.
+    mocks: DeclaredMocks = field(default_factory=DeclaredMocks)
 
     def __post_init__(self) -> None:
         self.scope_options = {

@@ -58,6 +58,7 @@ def link(
                 definitions=target.mock_tables,
                 extra_functions=target.mock_functions,
                 provided={**context.own_modules(), **from_element, **from_spec},
+                declared=context.mocks,
             )
         except Exception as exc:
             failure = context.classify(exc, phase="activate", module="(mock linking module)")
@@ -105,6 +106,7 @@ def _activate_one_upstream(
         schema_name=context.namespace.schema(MOCK_STEM),
         data_root=data_root,
         provided=context.own_modules(),
+        declared=context.mocks,
     )
     step = step_from_signature(module_path, loaded.module.activate, [])
     step.schema_stems = {
