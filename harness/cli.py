@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_images_parser(commands).set_defaults(handler=run_images)
-    from harness.deploy.commands import add_deploy_parser
+    from harness.deploy.arguments import add_deploy_parser
 
     deploy = add_deploy_parser(commands)
     _add_option(deploy, OPTIONS_BY_NAME["manifest_dir"])

@@ -27,7 +27,8 @@ import pytest
 
 from harness.activation import compat
 from harness.db.backends import get_backend
-from harness.deploy.commands import add_deploy_parser, run_deploy
+from harness.deploy.arguments import add_deploy_parser
+from harness.deploy.commands import run_deploy
 from harness.deploy.ddl import sql_names
 from harness.deploy.pipeline import loaded_pipeline
 from harness.deploy.planner import CREATE, compute_plan

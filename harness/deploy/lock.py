@@ -23,8 +23,6 @@ from harness.errors import HarnessError
 #: One name per server: applies of different pipelines to one server queue too,
 #: which costs seconds and removes any question of overlapping schemas.
 LOCK_NAME = "element-harness.deploy"
-#: Seconds an apply waits for another one by default (a large pipeline, rehearsed).
-DEFAULT_LOCK_TIMEOUT = 300.0
 #: Longest single wait on the server, well under the driver's read timeout.
 _STEP = 2.0
 

@@ -21,10 +21,9 @@ from urllib.parse import urlsplit
 from harness.db.backends import get_backend
 from harness.db.external import ExternalTarget, parse_external_url
 from harness.db.tls import TlsSettings, tls_failure, tls_hint
+from harness.deploy.arguments import PASSWORD_ENV
 from harness.errors import ConfigurationError, ServerUnreachable
 from harness.redact import redact_text, register_secret
-
-PASSWORD_ENV = "HARNESS_TARGET_PASSWORD"
 
 
 def resolve_target(
