@@ -30,9 +30,35 @@ class ModuleSource:
 
     name: str
     path: Path
-    tree: ast.Module = field(repr=False, compare=False)
     deferred_schemas: tuple[str, ...]
     has_activate: bool
+    #: The syntax tree, when it has been parsed (see :attr:`tree`).
+    parsed: ast.Module | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def tree(self) -> ast.Module:
+        """The module's syntax tree, parsed on first use.
+
+        Most files of an Element (readers, plotting, export) neither hold a schema
+        nor activate one: they are only parsed if something asks for their tree.
+        """
+        if self.parsed is None:
+            object.__setattr__(self, "parsed", _parse(self.path) or _EMPTY_MODULE)
+        assert self.parsed is not None
+        return self.parsed
+
+
+#: The tree of a file that cannot be parsed: importing it reports the error properly.
+_EMPTY_MODULE = ast.Module(body=[], type_ignores=[])
+#: A file without these bytes can neither declare a deferred schema nor define ``activate``.
+_MAY_MATTER = (b"chema", b"activate")
+
+
+def _parse(path: Path, data: bytes | None = None) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes() if data is None else data, filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
 
 
 def _is_deferred_schema_call(node: ast.expr) -> bool:
@@ -50,18 +76,19 @@ def _is_deferred_schema_call(node: ast.expr) -> bool:
 
 
 def read_module(name: str, path: Path) -> ModuleSource | None:
-    """Parse one source file; None when it is not Python we can read."""
+    """Read one source file; None when it is not Python we can read."""
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if not any(marker in data for marker in _MAY_MATTER):
+        return ModuleSource(name, path, (), False)
+    tree = _parse(path, data)
+    if tree is None:
         # Still a module of the Element: importing it will report the error properly.
-        tree = ast.Module(body=[], type_ignores=[])
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        text = data.decode("utf-8", errors="replace")
         deferred = ("schema",) if "schema(" in text.lower() else ()
-        return ModuleSource(name, path, tree, deferred, "def activate" in text)
+        return ModuleSource(name, path, deferred, "def activate" in text, _EMPTY_MODULE)
     deferred = []
     has_activate = False
     for statement in tree.body:
@@ -69,7 +96,7 @@ def read_module(name: str, path: Path) -> ModuleSource | None:
             deferred.extend(t.id for t in statement.targets if isinstance(t, ast.Name))
         elif isinstance(statement, ast.FunctionDef) and statement.name == "activate":
             has_activate = True
-    return ModuleSource(name, path, tree, tuple(deferred), has_activate)
+    return ModuleSource(name, path, tuple(deferred), has_activate, tree)
 
 
 def package_sources(package: str, search_paths: Iterable[str]) -> list[ModuleSource]:

@@ -105,39 +105,9 @@ def _resolve_inside(context: dict[str, object], dotted: str) -> tuple[str, str |
     return "inside", None
 
 
-#: Syntax trees are parsed once per check but read by several phases (the order of
-#: activation, each group's plan, the reactivation's plan): what is learnt of a tree
-#: is kept for as long as the tree lives in the check. Trees hash by identity.
-_PER_TREE = functools.lru_cache(maxsize=512)
-
-
 def linking_assignments(tree: ast.AST) -> Mapping[str, str]:
     """Globals an Element sets from its linking module: ``probe = _linking_module.probe``."""
-    return _linking_assignments(tree)
-
-
-@_PER_TREE
-def _linking_assignments(tree: ast.AST) -> Mapping[str, str]:
-    found: dict[str, str] = {}
-
-    def record(target: ast.expr, value: ast.expr) -> None:
-        if (
-            isinstance(target, ast.Name)
-            and isinstance(value, ast.Attribute)
-            and isinstance(value.value, ast.Name)
-            and value.value.id in LINKING_NAMES
-        ):
-            found[target.id] = value.attr
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
-                    for element, value in zip(target.elts, node.value.elts, strict=False):
-                        record(element, value)
-                else:
-                    record(target, node.value)
-    return types.MappingProxyType(found)
+    return _facts(tree).assignments
 
 
 def analyze_tables(
@@ -180,59 +150,6 @@ def analyze_tables(
             upstream.used_by.append(f"{table.module}.{table.name}")
 
 
-class _LinkingUseVisitor(ast.NodeVisitor):
-    """Collect attribute names read from a linking-module variable."""
-
-    def __init__(self) -> None:
-        self.required: set[str] = set()
-        self.optional: set[str] = set()
-        self.tables: set[str] = set()
-        self._in_assert = False
-
-    @staticmethod
-    def _is_linking(node: ast.expr) -> bool:
-        return isinstance(node, ast.Name) and node.id in LINKING_NAMES
-
-    def visit_Assert(self, node: ast.Assert) -> None:
-        self._in_assert = True
-        self.visit(node.test)
-        self._in_assert = False
-        if node.msg is not None:
-            self.visit(node.msg)
-
-    def _record(self, name: str, required: bool) -> None:
-        if name.startswith("__"):
-            return
-        if name[:1].isupper():
-            self.tables.add(name)
-        elif required:
-            self.required.add(name)
-        else:
-            self.optional.add(name)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        if (
-            isinstance(func, ast.Name)
-            and func.id in {"hasattr", "getattr"}
-            and len(node.args) >= 2
-            and self._is_linking(node.args[0])
-            and isinstance(node.args[1], ast.Constant)
-            and isinstance(node.args[1].value, str)
-        ):
-            name = node.args[1].value
-            if func.id == "hasattr":
-                self._record(name, required=self._in_assert)
-            else:
-                self._record(name, required=len(node.args) == 2)
-        self.generic_visit(node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if self._is_linking(node.value) and isinstance(node.ctx, ast.Load):
-            self._record(node.attr, required=True)
-        self.generic_visit(node)
-
-
 @dataclass(frozen=True)
 class LinkingUses:
     """What one module reads from its linking module, by name."""
@@ -242,14 +159,127 @@ class LinkingUses:
     tables: frozenset[str]
 
 
-@_PER_TREE
+@dataclass(frozen=True)
+class _TreeFacts:
+    """What the linking analysis reads from one module's syntax tree."""
+
+    assignments: Mapping[str, str]
+    uses: LinkingUses
+    heads: frozenset[str]
+
+
+def _is_linking(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id in LINKING_NAMES
+
+
+def _linking_probe(node: ast.Call) -> str | None:
+    """The name in ``hasattr(linking_module, "x")`` / ``getattr(linking_module, "x"...)``."""
+    func = node.func
+    if (
+        isinstance(func, ast.Name)
+        and func.id in {"hasattr", "getattr"}
+        and len(node.args) >= 2
+        and _is_linking(node.args[0])
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return node.args[1].value
+    return None
+
+
+class _Uses:
+    """Linking attribute names as they are found: tables, required and optional functions."""
+
+    def __init__(self) -> None:
+        self.required: set[str] = set()
+        self.optional: set[str] = set()
+        self.tables: set[str] = set()
+
+    def record(self, name: str, required: bool) -> None:
+        if name.startswith("__"):
+            return
+        if name[:1].isupper():
+            self.tables.add(name)
+        elif required:
+            self.required.add(name)
+        else:
+            self.optional.add(name)
+
+    def frozen(self) -> LinkingUses:
+        return LinkingUses(
+            frozenset(self.required), frozenset(self.optional), frozenset(self.tables)
+        )
+
+
+def _assigned_from_linking(node: ast.Assign, found: dict[str, str]) -> None:
+    def record(target: ast.expr, value: ast.expr) -> None:
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.Attribute)
+            and _is_linking(value.value)
+        ):
+            found[target.id] = value.attr
+
+    for target in node.targets:
+        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+            for element, value in zip(target.elts, node.value.elts, strict=False):
+                record(element, value)
+        else:
+            record(target, node.value)
+
+
+def _definition_text(node: ast.Assign) -> str | None:
+    """The string of ``definition = "..."``, else None."""
+    named = any(
+        isinstance(target, ast.Name) and target.id == "definition" for target in node.targets
+    )
+    value = node.value
+    if named and isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _facts(tree: ast.AST) -> _TreeFacts:
+    """One walk of ``tree`` for everything the linking analysis asks of it.
+
+    Trees are parsed once per check but read by several phases (the order of
+    activation, each group's plan, the reactivation's plan), so what is learnt is
+    kept for as long as the tree lives (trees hash by identity). A ``hasattr`` probe
+    inside an ``assert`` makes the name required; elsewhere it is optional, as is a
+    ``getattr`` with a default.
+    """
+    in_assert = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assert)
+        for inner in ast.walk(node.test)
+    }
+    assignments: dict[str, str] = {}
+    uses = _Uses()
+    heads: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if _is_linking(node.value) and isinstance(node.ctx, ast.Load):
+                uses.record(node.attr, required=True)
+        elif isinstance(node, ast.Call):
+            name = _linking_probe(node)
+            if name is not None:
+                if getattr(node.func, "id", "") == "hasattr":
+                    uses.record(name, required=id(node) in in_assert)
+                else:
+                    uses.record(name, required=len(node.args) == 2)
+        elif isinstance(node, ast.Assign):
+            _assigned_from_linking(node, assignments)
+            text = _definition_text(node)
+            if text is not None:
+                heads |= {reference.head for reference in parse_references(text)}
+    return _TreeFacts(types.MappingProxyType(assignments), uses.frozen(), frozenset(heads))
+
+
 def linking_uses(tree: ast.AST) -> LinkingUses:
     """The linking attributes ``tree`` reads: functions required or probed, and tables."""
-    visitor = _LinkingUseVisitor()
-    visitor.visit(tree)
-    return LinkingUses(
-        frozenset(visitor.required), frozenset(visitor.optional), frozenset(visitor.tables)
-    )
+    return _facts(tree).uses
 
 
 def analyze_source(trees: Iterable[ast.AST], requirements: LinkingRequirements) -> None:
@@ -294,18 +324,9 @@ def analyze(modules: Iterable[LoadedModule]) -> LinkingRequirements:
     return requirements
 
 
-@_PER_TREE
 def definition_heads(tree: ast.AST) -> frozenset[str]:
     """First names of the references in the definitions written in a module's classes."""
-    heads: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Assign) or not any(
-            isinstance(target, ast.Name) and target.id == "definition" for target in node.targets
-        ):
-            continue
-        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            heads |= {reference.head for reference in parse_references(node.value.value)}
-    return frozenset(heads)
+    return _facts(tree).heads
 
 
 def linking_names(tree: ast.AST) -> frozenset[str]:
