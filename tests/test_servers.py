@@ -88,6 +88,39 @@ def test_each_image_starts_answers_and_is_removed(backend: str, image: str) -> N
 
 
 @pytest.mark.docker
+def test_throwaway_mysql_runs_without_redo_log_and_durable_flushes() -> None:
+    """The MySQL image is tuned as a throwaway server (nothing to recover on tmpfs)."""
+    with provide_server(Settings(db="mysql", image=MYSQL, startup_timeout=60)) as server:
+        backend = get_backend(server.backend)
+        connection = backend.connect(
+            server.host, server.port, server.admin_user, server.admin_password
+        )
+        try:
+            settings = dict(
+                backend.query(
+                    connection,
+                    "SHOW GLOBAL STATUS WHERE variable_name = 'Innodb_redo_log_enabled'",
+                )
+            )
+            settings.update(
+                backend.query(
+                    connection,
+                    "SHOW GLOBAL VARIABLES WHERE variable_name IN ('innodb_doublewrite', "
+                    "'innodb_flush_log_at_trx_commit', 'performance_schema', 'log_bin')",
+                )
+            )
+        finally:
+            connection.close()
+    assert settings == {
+        "Innodb_redo_log_enabled": "OFF",
+        "innodb_doublewrite": "OFF",
+        "innodb_flush_log_at_trx_commit": "0",
+        "performance_schema": "OFF",
+        "log_bin": "OFF",
+    }
+
+
+@pytest.mark.docker
 def test_ports_bind_loopback_only(mariadb_server: ServerInfo) -> None:
     container = docker_client().containers.get(mariadb_server.container_id)
     bindings = container.attrs["HostConfig"]["PortBindings"]

@@ -87,6 +87,11 @@ chmod 750 "$DATADIR"
 # One statement per line: older servers' --init-file parsers need that.
 pw=$(sql_string "$root_password")
 {
+    if [ "$SERVER" = mysqld ]; then
+        # A throwaway server on tmpfs has nothing to recover after a crash: without
+        # the redo log (MySQL 8.0.21+) each DDL statement costs the server less.
+        echo "ALTER INSTANCE DISABLE INNODB REDO_LOG;"
+    fi
     echo "ALTER USER 'root'@'localhost' IDENTIFIED BY $pw;"
     if [ "$root_host" != localhost ]; then
         echo "CREATE USER IF NOT EXISTS 'root'@$(sql_string "$root_host") IDENTIFIED BY $pw;"
