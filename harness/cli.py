@@ -112,6 +112,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     """Check Elements against the configured server."""
     from harness.activation.runner import check_options
     from harness.db.provider import provide_server
+    from harness.isolation.supervisor import preload_in_background
     from harness.progress import choose_progress
     from harness.reports.html import write_html
     from harness.reports.json_report import write_json
@@ -147,6 +148,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     targets = prepare_targets(args.targets, install=not args.no_install, say=say)
     options = check_options(settings)
     run = RunIdentity.new()
+    preload_in_background()  # DataJoint's imports overlap the server's start
     with provide_server(settings, run) as server:
         if not args.quiet:
             print(f"server: {server.describe()}", file=sys.stderr)

@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -56,6 +57,8 @@ _TAIL_BYTES = 256 * 1024
 #: Between asking a check past its deadline for a traceback and killing it.
 _TRACEBACK_GRACE = 0.5
 _preloaded: list[bool] = []
+_preloading: list[threading.Thread] = []
+_preload_lock = threading.Lock()
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
@@ -75,14 +78,44 @@ def default_jobs() -> int:
 
 
 def preload() -> None:
-    """Import what every check needs, once, before the first process is forked."""
-    if _preloaded:
+    """Import what every check needs, once, before the first process is forked.
+
+    When :func:`preload_in_background` started the imports, this waits for them, so
+    that no process is forked while another thread is importing.
+    """
+    if _preloading:
+        _preloading.pop().join()
+    _import_all()
+
+
+def _import_all() -> None:
+    with _preload_lock:
+        if _preloaded:
+            return
+        for name in PRELOAD:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        gc.collect()  # what is garbage now must not be frozen into every child
+        _preloaded.append(True)
+
+
+def preload_in_background() -> None:
+    """Start the imports now, in a thread, while the caller waits for something else.
+
+    A cold run waits for its server container (a second or more) and then for the
+    imports of DataJoint, numpy and pandas (seconds): the two overlap instead.
+    """
+    if _preloaded or _preloading:
         return
-    for name in PRELOAD:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    gc.collect()  # what is garbage now must not be frozen into every child
-    _preloaded.append(True)
+    thread = threading.Thread(target=_preload_quietly, name="harness-preload", daemon=True)
+    _preloading.append(thread)
+    thread.start()
+
+
+def _preload_quietly() -> None:
+    # Whatever goes wrong here happens again, and is reported, when preload() runs.
+    with contextlib.suppress(Exception):
+        _import_all()
 
 
 def _freeze_heap() -> None:
