@@ -151,6 +151,18 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def checks_span_s(figures: dict[str, Any], jobs: int) -> float:
+    """A lower bound of the time from the first check's start to the last one's end.
+
+    The report has no timestamps; no schedule of the checks on ``min(jobs, checks)``
+    slots can be shorter than its longest check or than its total over the slots, so
+    wall minus this bound is an upper bound of the time spent outside the checks
+    (exact but for the checks' processes' own start with one job).
+    """
+    slots = max(1, min(jobs, figures["checks"]))
+    return max(figures["longest"]["seconds"], figures["checks_s"] / slots)
+
+
 def spread(values: list[float], digits: int = 2) -> str:
     """``median [min-max]`` of a sample, for a table cell."""
     return (

@@ -57,6 +57,7 @@ sys.path.insert(0, str(HERE))
 from common import (  # noqa: E402  (bench/ is put on the path first)
     STEPS,
     calibration_s,
+    checks_span_s,
     children_cpu_s,
     clean_environment,
     container_cpu_s,
@@ -257,9 +258,7 @@ def median(values: list[float]) -> float:
 
 def outside_checks_s(sample: Sample, jobs: int) -> tuple[float, float]:
     """A lower bound of the checks' span, and wall minus it (see the module's docstring)."""
-    figures = sample.detail
-    slots = max(1, min(jobs, figures["checks"]))
-    span = max(figures["longest"]["seconds"], figures["checks_s"] / slots)
+    span = checks_span_s(sample.detail, jobs)
     return span, sample.wall_s - span
 
 
