@@ -16,7 +16,8 @@ password is on no command line), each variant a fresh subprocess:
   number of cores), and the same with ``--jobs 1``;
 * **harness + data**: the default-jobs command without ``--no-data`` (the data round
   trip), reported as its own row;
-* **floors**: ``python -c "import datajoint"`` and ``python -c "import harness.cli"``.
+* **floors**: ``python -c pass``, ``python -c "import datajoint"`` and
+  ``python -c "import harness.cli"``.
 
 Per variant: wall time around the subprocess, its user + system CPU (the children's
 ``getrusage`` delta) and the server container's CPU (its cgroup's usage delta). The
@@ -25,7 +26,9 @@ the sum of its steps. The report has no timestamps, so the time "outside the che
 is bounded from above: wall - (a lower bound of the checks' span, the longest check
 or the checks' total over ``min(jobs, checks)`` slots, whichever is larger). It holds
 the interpreter's start, imports, target resolution, connecting, forking and reading
-each check's process, the report and exit; with ``--jobs 1`` it is exact.
+each check's process, the report and exit; with ``--jobs 1`` it is exact. The data
+round trip's price is the median of each round's difference between the two
+default-jobs runs (same round, same load), in wall and in process + server CPU.
 
 One untimed warm-up of every variant comes first (it also installs the Elements if
 they are missing); then each round runs every variant, rotating which goes first.
@@ -156,6 +159,7 @@ def variants(
     check = [str(HARNESS), "check", *SPECS, "--no-install", "-q"]
     python = sys.executable
     return [
+        Variant("python", "python -c pass", [python, "-c", "pass"], clean_environment()),
         Variant("import_datajoint", "python -c 'import datajoint'",
                 [python, "-c", "import datajoint"], clean_environment()),
         Variant("import_harness_cli", "python -c 'import harness.cli'",
@@ -168,6 +172,11 @@ def variants(
         Variant("harness_data", f"harness check, with data (--jobs {DEFAULT_JOBS}, default)",
                 check, harness_env, report=True, jobs=DEFAULT_JOBS),
     ]  # fmt: skip
+
+
+def harness_env(chosen: list[Variant]) -> dict[str, str]:
+    """The environment the harness variants run in (it names the external server)."""
+    return next(variant.env for variant in chosen if variant.report)
 
 
 def install_missing(env: dict[str, str], workdir: Path) -> None:
@@ -226,7 +235,7 @@ def run_benchmark(rounds: int, say: Callable[[str], None]) -> dict[str, Any]:
         address = (server.host, server.port, server.admin_user, server.admin_password)
         chosen = variants(server.url(reveal_password=True), *address, str(data_root))
         say(f"server: mysql {server.version}; warm-up (installs the Elements if missing)")
-        install_missing(chosen[3].env, workdir)
+        install_missing(harness_env(chosen), workdir)
         for variant in chosen:
             timed(variant, server.container_id, workdir)
         left = leftover_schemas(*address)
@@ -291,7 +300,7 @@ def tables(result: dict[str, Any]) -> str:
         )
     lines += ["", "| plain script phase | s, median |", "|---|---|"]
     start = [s.wall_s - s.detail["total_s"] for s in plain]
-    lines.append(f"| interpreter start and exit (wall - total) | {median(start):.3f} |")
+    lines.append(f"| interpreter start and exit (wall - total_s) | {median(start):.3f} |")
     for phase in PLAIN_PHASES:
         lines.append(
             f"| {phase.removesuffix('_s')} | {median([s.detail[phase] for s in plain]):.3f} |"
@@ -336,14 +345,26 @@ def tables(result: dict[str, Any]) -> str:
 
 def ratios(result: dict[str, Any]) -> dict[str, float]:
     """The figures of merit, medians of wall time over plain's."""
-    walls = {name: median([s.wall_s for s in runs]) for name, runs in result["samples"].items()}
+    samples: dict[str, list[Sample]] = result["samples"]
+    walls = {name: median([s.wall_s for s in runs]) for name, runs in samples.items()}
     plain = walls["plain"]
+    pairs = list(zip(samples["harness_data"], samples["harness"], strict=True))
+    # The round trip's price is the median of each round's difference (the two ran in
+    # the same round, under the same load), not the difference of the medians.
+    extra = median([data.wall_s - bare.wall_s for data, bare in pairs])
+    extra_cpu = median(
+        [
+            data.cpu_s + (data.server_cpu_s or 0.0) - bare.cpu_s - (bare.server_cpu_s or 0.0)
+            for data, bare in pairs
+        ]
+    )
     return {
         "harness_over_plain": walls["harness"] / plain,
         "jobs1_over_plain": walls["harness_jobs1"] / plain,
         "data_over_plain": walls["harness_data"] / plain,
-        "data_extra_s": walls["harness_data"] - walls["harness"],
-        "data_extra_over_plain": (walls["harness_data"] - walls["harness"]) / plain,
+        "data_extra_s": extra,
+        "data_extra_over_plain": extra / plain,
+        "data_extra_cpu_s": extra_cpu,
     }
 
 
@@ -411,8 +432,9 @@ def main(argv: list[str] | None = None) -> int:
         f"\nratio harness/plain (--jobs {DEFAULT_JOBS}, no data): "
         f"{figures['harness_over_plain']:.2f}; --jobs 1/plain: {figures['jobs1_over_plain']:.2f}; "
         f"with the data round trip/plain: {figures['data_over_plain']:.2f} "
-        f"(the round trip adds {figures['data_extra_s']:.2f} s, "
-        f"{figures['data_extra_over_plain']:.2f} of plain)"
+        f"(the round trip adds {figures['data_extra_s']:.2f} s of wall, median of the rounds' "
+        f"differences, {figures['data_extra_over_plain']:.2f} of plain; "
+        f"{figures['data_extra_cpu_s']:.2f} s of process + server CPU)"
     )
     print(
         f"calibration: 10M pure-Python additions in {calibration:.3f} s (best of 3); "
