@@ -167,3 +167,56 @@ def test_runs_starting_at_once_on_a_fresh_server_register(backend_name: str, ima
         for process in processes:
             out, err = process.communicate(server.to_json(), timeout=120)
             assert process.returncode == 0 and out.strip() == "registered", err
+
+
+CHURN = textwrap.dedent(
+    """
+    import sys
+    from harness.activation.namespace import Namespace
+    from harness.db.backends import get_backend
+    from harness.db.server import ServerInfo
+    server = ServerInfo.from_json(sys.stdin.readline())
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    print("ready", flush=True)
+    sys.stdin.readline()  # all start at once
+    made = [
+        Namespace.create(backend, admin, f"{sys.argv[1]}r{round_}")
+        for round_ in range(int(sys.argv[2]))
+    ]
+    assert all(namespace.drop() == [] for namespace in made)
+    print("done", flush=True)
+    """
+)
+
+
+def test_namespaces_made_and_dropped_at_once_on_postgresql_do_not_collide() -> None:
+    """Checks that start and end together grant and revoke on the same database row.
+
+    PostgreSQL fails one of two sessions changing that row at once ("tuple
+    concurrently updated": two sides of a release check start together); the
+    backend takes turns, so none of these fails.
+    """
+    with started_server("postgresql", POSTGRES, RunIdentity.new()) as server:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHURN, f"eh_churn{number}", "15"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(8)
+        ]
+        for process in processes:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(server.to_json() + "\n")
+            process.stdin.flush()
+            assert process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in processes:
+            out, err = process.communicate(timeout=180)
+            assert process.returncode == 0 and out.strip() == "done", err

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ _LIST_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)\s*(?:,|$)'
 
 #: How often a waiting advisory lock is tried again (PostgreSQL has no timed variant).
 _LOCK_POLL = 0.2
+#: The advisory lock that serializes changes to the database's access list (see
+#: :meth:`PostgreSQLBackend._database_acl_changes`), and how long one may wait for it.
+_ACL_LOCK = "element-harness.database-acl"
+_ACL_LOCK_TIMEOUT = "30s"
 
 
 def _lock_key(name: str) -> int:
@@ -125,7 +129,8 @@ class PostgreSQLBackend(Backend):
         # schemas in the database, the plan's schemas are created up front and owned
         # by it, and confinement is verified afterwards from the catalog.
         self.query(connection, f'CREATE ROLE "{user}" LOGIN PASSWORD %s', (password,))
-        self.query(connection, f'GRANT CREATE ON DATABASE postgres TO "{user}"')
+        with self._database_acl_changes(connection):
+            self.query(connection, f'GRANT CREATE ON DATABASE postgres TO "{user}"')
         for schema in schemas:
             self.query(connection, f'CREATE SCHEMA "{schema}" AUTHORIZATION "{user}"')
 
@@ -284,8 +289,28 @@ class PostgreSQLBackend(Backend):
             self.query(connection, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         if self.user_exists(connection, user):
             # Whatever else the role created (a schema outside its prefix) goes with it.
-            self.query(connection, f'DROP OWNED BY "{user}" CASCADE')
-            self.query(connection, f'DROP ROLE IF EXISTS "{user}"')
+            with self._database_acl_changes(connection):
+                self.query(connection, f'DROP OWNED BY "{user}" CASCADE')
+                self.query(connection, f'DROP ROLE IF EXISTS "{user}"')
+
+    @contextmanager
+    def _database_acl_changes(self, connection: Any) -> Iterator[None]:
+        """One session at a time changes the database's access list, in a transaction.
+
+        A GRANT on the database, and the REVOKE within DROP OWNED, rewrite the same
+        catalog row; two sessions doing so at once (two checks starting or ending
+        together) make one fail with "tuple concurrently updated".
+        """
+        self.query(connection, "BEGIN")
+        try:
+            self.query(connection, f"SET LOCAL lock_timeout = '{_ACL_LOCK_TIMEOUT}'")
+            self.query(connection, "SELECT pg_advisory_xact_lock(%s)", (_lock_key(_ACL_LOCK),))
+            yield
+        except BaseException:
+            with suppress(Exception):
+                self.query(connection, "ROLLBACK")
+            raise
+        self.query(connection, "COMMIT")
 
     # -- deploy ---------------------------------------------------------------------------
 
