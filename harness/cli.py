@@ -140,7 +140,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not settings.external:
         from harness.activation import compat
 
-        compat.require_backend_support(settings.db)  # before paying for a server
+        # Before paying for a server, and without paying for DataJoint's import yet.
+        compat.require_backend_support(settings.db, compat.installed_version())
     # Absolute before any Element code runs, wherever that code may wander.
     writers = ((args.json, write_json), (args.junit, write_junit))
     writers += ((args.markdown, write_markdown), (args.html, write_html))

@@ -44,6 +44,20 @@ def version() -> str:
     return str(datajoint().__version__)
 
 
+def installed_version() -> str | None:
+    """DataJoint's version from its package metadata, without importing it (seconds).
+
+    None when no distribution is installed under that name (then importing tells).
+    """
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("datajoint")
+    except PackageNotFoundError:
+        return None
+
+
 def supports_backend(backend: str, datajoint: str | None = None) -> bool:
     """Whether DataJoint (the installed one, or version ``datajoint``) can use ``backend``.
 
