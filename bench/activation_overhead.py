@@ -53,6 +53,10 @@ from harness.runinfo import RunIdentity
 from harness.session import run_checks
 from harness.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import STEPS, say, write_json
+from common import machine as base_machine
+
 IMAGE = "element-harness/mysql:9.7"
 #: spec name -> the module the plain script activates (the harness is limited to it).
 ELEMENTS: dict[str, str] = {
@@ -62,18 +66,6 @@ ELEMENTS: dict[str, str] = {
     "element-event": "element_event.trial",
 }
 PACKAGES = ("element_lab", "element_animal", "element_session", "element_event")
-#: Step names of the results' ``timings`` in pipeline order.
-STEPS = (
-    "namespace_s",
-    "import_s",
-    "plan_s",
-    "mock_s",
-    "activate_s",
-    "reactivate_s",
-    "catalog_s",
-    "verify_s",
-    "teardown_s",
-)
 
 
 def plain_once(server: ServerInfo, data_root: str) -> dict[str, float]:
@@ -293,9 +285,6 @@ def tables(samples: Samples) -> str:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on (load average included: the machine is shared)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import machine as base_machine
-
     return {**base_machine(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -304,8 +293,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
-
-    from common import say, write_json
 
     load_before = os.getloadavg()
     samples = run_benchmark(args.rounds, say)

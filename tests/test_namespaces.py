@@ -37,6 +37,17 @@ OWNER = textwrap.dedent(
 )
 
 
+def _python(script: str, *args: str) -> subprocess.Popen[str]:
+    """``script`` in a fresh interpreter, talking over its standard streams."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerInfo]:
     from harness.db.provider import provide_server
@@ -154,16 +165,7 @@ def test_runs_starting_at_once_on_a_fresh_server_register(backend_name: str, ima
             backend.query(admin, f"DROP SCHEMA {registry.REGISTRY_SCHEMA}")
         finally:
             admin.close()
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-c", REGISTER, f"eh_race{number}"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for number in range(6)
-        ]
+        processes = [_python(REGISTER, f"eh_race{number}") for number in range(6)]
         for process in processes:
             out, err = process.communicate(server.to_json(), timeout=120)
             assert process.returncode == 0 and out.strip() == "registered", err
@@ -198,16 +200,7 @@ def test_namespaces_made_and_dropped_at_once_on_postgresql_do_not_collide() -> N
     backend takes turns, so none of these fails.
     """
     with started_server("postgresql", POSTGRES, RunIdentity.new()) as server:
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-c", CHURN, f"eh_churn{number}", "15"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for number in range(8)
-        ]
+        processes = [_python(CHURN, f"eh_churn{number}", "15") for number in range(8)]
         for process in processes:
             assert process.stdin is not None and process.stdout is not None
             process.stdin.write(server.to_json() + "\n")
