@@ -23,24 +23,35 @@ _TABLE = f"{REGISTRY_SCHEMA}.namespaces"
 _swept: set[tuple[str, int]] = set()
 
 
+#: Tries at creating the registry when other runs are creating it at the same time.
+_CREATE_ATTEMPTS = 5
+
+
 def _ensure_table(backend: Backend, admin: Any) -> None:
     """Create the registry if it is missing.
 
-    Two runs may get here at once. PostgreSQL's ``IF NOT EXISTS`` does not make
-    concurrent creations safe (the loser fails on a catalog unique index), so a
-    failure is accepted when the table exists afterwards.
+    Several runs may get here at once. PostgreSQL's ``IF NOT EXISTS`` does not make
+    concurrent creations safe: the loser fails on a catalog unique index, possibly
+    before the winner has created the table as well. A failure is therefore
+    accepted when the table exists afterwards, and otherwise tried again (the
+    schema then exists), a bounded number of times.
     """
-    try:
-        backend.query(admin, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_SCHEMA}")
-        backend.query(
-            admin,
-            f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
-            "pid integer NOT NULL, started double precision NOT NULL, "
-            "host varchar(255) NOT NULL)",
-        )
-    except backend.driver_errors():
-        if not _table_exists(backend, admin):
-            raise
+    for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        try:
+            backend.query(admin, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_SCHEMA}")
+            backend.query(
+                admin,
+                f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
+                "pid integer NOT NULL, started double precision NOT NULL, "
+                "host varchar(255) NOT NULL)",
+            )
+            return
+        except backend.driver_errors():
+            if _table_exists(backend, admin):
+                return
+            if attempt == _CREATE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def _table_exists(backend: Backend, admin: Any) -> bool:
