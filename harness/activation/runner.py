@@ -20,6 +20,7 @@ from typing import Any
 from harness.activation import compat
 from harness.activation.discovery import LoadedModule
 from harness.activation.failures import TIMEOUT
+from harness.activation.log_writers import log_writers_shared
 from harness.activation.namespace import Namespace
 from harness.activation.phases import cataloging, imports, reactivating, verifying
 from harness.activation.phases.base import CheckContext, PhaseFailed, Timer, server_guard
@@ -169,7 +170,9 @@ class ElementCheck:
             with contextlib.ExitStack() as scope:
                 activated = _Activated()
                 with self._guarded("reading the catalog"):
-                    activated = self._activate(session, scope)
+                    # The harness's own steps only: a caller's code runs with DataJoint as is.
+                    with log_writers_shared():
+                        activated = self._activate(session, scope)
                     if activated.live is None and activated.verify:
                         self._finish(session, activated, activated.catalog)
                 if activated.live is None:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from harness.activation import compat
+from harness.activation.log_writers import log_writers_shared
 from harness.db.backends.mysql import MySQLBackend
 
 
@@ -79,24 +80,8 @@ def headings_loaded_once(known: Iterable[Any] = ()) -> Iterator[None]:
 @contextlib.contextmanager
 def deletes_not_logged() -> Iterator[None]:
     """Within the block, DataJoint 0.14 shares one silent ``~log`` writer per schema."""
-    module = compat.datajoint().table
-    original = getattr(module, "Log", None)
-    if not isinstance(original, type):  # DataJoint 2.x logs no deletes this way
+    with log_writers_shared(silent=True):
         yield
-        return
-    built: dict[tuple[int, str], Any] = {}
-
-    def log_writer(conn: Any, database: str, skip_logging: bool = False) -> Any:
-        where = (id(conn), database)
-        if where not in built:
-            built[where] = original(conn, database=database, skip_logging=True)
-        return built[where]
-
-    module.Log = log_writer
-    try:
-        yield
-    finally:
-        module.Log = original
 
 
 class _Rows:
