@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,8 +23,10 @@ from conftest import LOCAL_IMAGES, MARIADB, MYSQL, containers_labelled, harness_
 from docker.errors import NotFound
 
 from harness.db.backends import get_backend
+from harness.db.backends.base import is_loopback
 from harness.db.backends.mariadb import MariaDBBackend
 from harness.db.container import resolve_image, start_container_server
+from harness.db.direct_route import answers, direct_address, is_own_address
 from harness.db.provider import provide_server
 from harness.db.server import ServerInfo
 from harness.engine import docker_client
@@ -131,6 +134,66 @@ def test_ports_bind_loopback_only(mariadb_server: ServerInfo) -> None:
         assert {entry["HostIp"] for entry in mapping} == {"127.0.0.1"}
     assert int(published["3306/tcp"][0]["HostPort"]) == mariadb_server.port
     assert mariadb_server.host == "127.0.0.1"
+
+
+@pytest.mark.docker
+def test_connections_skip_the_port_proxy_at_the_containers_bridge_address(
+    mariadb_server: ServerInfo,
+) -> None:
+    """On this Linux engine the harness reaches its container directly, in the clear.
+
+    The published port stays the public address; the direct one is the same server
+    (a schema made through it is seen through the published port) and is treated as
+    host-local, so no TLS is negotiated there either.
+    """
+    container = docker_client().containers.get(mariadb_server.container_id)
+    networks = container.attrs["NetworkSettings"]["Networks"].values()
+    assert mariadb_server.direct_host in {network["IPAddress"] for network in networks}
+    assert mariadb_server.address() == (mariadb_server.direct_host, 3306)
+    assert (mariadb_server.host, mariadb_server.port) != mariadb_server.address()
+    assert is_loopback(mariadb_server.direct_host)
+    backend = get_backend(mariadb_server.backend)
+    schema = f"eh_direct_{secrets.token_hex(4)}"
+    direct = backend.connect(
+        *mariadb_server.address(), mariadb_server.admin_user, mariadb_server.admin_password
+    )
+    try:
+        cursor = direct.cursor()
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        assert cursor.fetchone()[1] == ""  # no TLS on a host-local bridge
+        cursor.execute(f"CREATE DATABASE {schema}")
+        assert _query(mariadb_server, f"SELECT COUNT(*) FROM information_schema.schemata "
+                      f"WHERE schema_name = '{schema}'") == 1  # fmt: skip
+        cursor.execute(f"DROP DATABASE {schema}")
+    finally:
+        direct.close()
+
+
+def test_no_direct_address_where_the_gateway_is_not_this_machines() -> None:
+    """An address behind a gateway this machine does not own is never connected to."""
+    elsewhere = SimpleNamespace(
+        attrs={"NetworkSettings": {"Networks": {"bridge": {
+            "IPAddress": "192.0.2.10", "Gateway": "192.0.2.1"}}}}  # TEST-NET-1
+    )  # fmt: skip
+    assert not is_own_address("192.0.2.1")
+    assert direct_address(elsewhere, 3306) is None
+    assert direct_address(SimpleNamespace(attrs={}), 3306) is None
+    assert is_own_address("127.0.0.1")
+    assert not answers("127.0.0.1", _closed_port(), timeout=0.5)
+
+
+def test_a_described_direct_address_is_host_local_in_the_reading_process() -> None:
+    """A server description read in another process (xdist) keeps its direct address."""
+    address = "198.18.0.7"  # benchmarking range: registered by nothing else
+    assert not is_loopback(address)
+    info = ServerInfo(
+        backend="mysql", host="127.0.0.1", port=1, admin_user="root", admin_password="x",
+        version="9", kind="container", direct_host=address, direct_port=3306,
+    )  # fmt: skip
+    again = ServerInfo.from_json(info.to_json())
+    assert again.address() == (address, 3306) and is_loopback(address)
+    plain = ServerInfo.from_json(json.dumps({**json.loads(info.to_json()), "direct_host": None}))
+    assert plain.address() == ("127.0.0.1", 1)
 
 
 @pytest.mark.docker

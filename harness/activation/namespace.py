@@ -116,7 +116,7 @@ class NamespaceSession:
         """Create a namespace on ``server``, connect as its user; drop everything after."""
         backend = get_backend(server.backend)
         admin = backend.connect(
-            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+            *server.address(), server.admin_user, server.admin_password, tls=server.tls
         )
         try:
             namespace = Namespace.create(
@@ -124,7 +124,7 @@ class NamespaceSession:
             )
             try:
                 connection = backend.connect(
-                    server.host, server.port, namespace.user, namespace.password, tls=server.tls
+                    *server.address(), namespace.user, namespace.password, tls=server.tls
                 )
                 try:
                     yield cls(namespace, connection)

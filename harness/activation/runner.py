@@ -201,8 +201,7 @@ class ElementCheck:
         )
         scope.enter_context(
             compat.connected(
-                server.host,
-                server.port,
+                *server.address(),
                 session.namespace.user,
                 session.namespace.password,
                 context.backend.name,

@@ -18,6 +18,7 @@ from typing import Any
 from testcontainers.core.container import DockerContainer
 
 from harness.db.backends.base import Backend
+from harness.db.direct_route import direct_address
 from harness.db.readiness import NotReady, wait_for_sql
 from harness.db.server import ImageRef, ServerInfo
 from harness.engine import configure_testcontainers_reaper, docker_client
@@ -231,6 +232,7 @@ def start_container_server(
             # A container that exited at once publishes no port: say why it exited.
             raise (exit_failure(container, image) or exc) from None
         version = wait_until_ready(backend, container, image, port, password, timeout)
+        direct = direct_address(container, backend.port)
     except BaseException:
         remove_container(container)
         raise
@@ -244,5 +246,7 @@ def start_container_server(
         kind=kind,
         image=image,
         container_id=container.id,
+        direct_host=direct,
+        direct_port=backend.port if direct else None,
     )
     return ContainerServer(info=info, container=container)

@@ -27,6 +27,7 @@ from harness.db.container import (
     start_container_server,
     wait_until_ready,
 )
+from harness.db.direct_route import direct_address
 from harness.db.server import ImageRef, ServerInfo
 from harness.engine import docker_client
 from harness.errors import ServerStartError
@@ -74,6 +75,7 @@ def _adopt(container: Any, backend: Backend, image: ImageRef, timeout: float) ->
     register_secret(password)
     port = published_port(container, backend.port)
     version = wait_until_ready(backend, container, image, port, password, timeout)
+    direct = direct_address(container, backend.port)
     return ServerInfo(
         backend=backend.name,
         host=LOOPBACK,
@@ -84,6 +86,8 @@ def _adopt(container: Any, backend: Backend, image: ImageRef, timeout: float) ->
         kind="reused",
         image=image,
         container_id=container.id,
+        direct_host=direct,
+        direct_port=backend.port if direct else None,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from harness.db.backends.base import register_host_local
 from harness.db.tls import TlsSettings
 from harness.redact import MASK
 
@@ -40,6 +41,21 @@ class ServerInfo:
     container_id: str | None = None
     #: How every connection to this server verifies TLS; None: no TLS (loopback).
     tls: TlsSettings | None = None
+    #: The container's own address on a bridge of this machine, where connections skip
+    #: the engine's port proxy (see harness/db/direct_route.py); None: use host:port.
+    direct_host: str | None = None
+    direct_port: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.direct_host is not None:
+            # Whichever process reads this description may connect there without TLS.
+            register_host_local(self.direct_host)
+
+    def address(self) -> tuple[str, int]:
+        """Where connections go: the direct address when there is one, else host:port."""
+        if self.direct_host is not None and self.direct_port is not None:
+            return self.direct_host, self.direct_port
+        return self.host, self.port
 
     def url(self, *, reveal_password: bool = False) -> str:
         """A connection URL; the password is masked unless explicitly revealed."""

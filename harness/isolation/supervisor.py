@@ -441,7 +441,7 @@ def _sweep_dead_namespaces(server: ServerInfo) -> None:
     backend = get_backend(server.backend)
     try:
         admin = backend.connect(
-            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+            *server.address(), server.admin_user, server.admin_password, tls=server.tls
         )
     except backend.driver_errors():
         return  # each check reports the server's failure itself
@@ -459,7 +459,7 @@ def _drop_namespace(server: ServerInfo, prefix: str) -> list[str]:
     backend = get_backend(server.backend)
     try:
         admin = backend.connect(
-            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+            *server.address(), server.admin_user, server.admin_password, tls=server.tls
         )
     except backend.driver_errors() as exc:
         return [f"namespace {prefix} (server unreachable: {redact_text(str(exc))})"]

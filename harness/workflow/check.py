@@ -103,8 +103,7 @@ class PipelineCheck:
         compat.require_backend_support(self.backend.name)
         try:
             admin = self.backend.connect(
-                self.server.host,
-                self.server.port,
+                *self.server.address(),
                 self.server.admin_user,
                 self.server.admin_password,
                 tls=self.server.tls,
@@ -151,8 +150,7 @@ class PipelineCheck:
         with (
             self.timer(step),
             compat.connected(
-                self.server.host,
-                self.server.port,
+                *self.server.address(),
                 namespace.user,
                 namespace.password,
                 self.backend.name,

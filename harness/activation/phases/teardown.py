@@ -38,7 +38,7 @@ def namespace_session(context: CheckContext, timer: Timer) -> Iterator[ServerSes
     session: ServerSession | None = None
     with server_guard(context, "connecting to the server as admin", "activated"):
         admin = backend.connect(
-            server.host, server.port, server.admin_user, server.admin_password, tls=server.tls
+            *server.address(), server.admin_user, server.admin_password, tls=server.tls
         )
         before = backend.all_schemas(admin)
         with timer("namespace_s"):

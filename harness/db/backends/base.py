@@ -16,9 +16,21 @@ REGISTRY_SCHEMA = "element_harness"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+#: Addresses verified to reach a container on a bridge of this machine (direct routes).
+_HOST_LOCAL: set[str] = set()
+
+
+def register_host_local(address: str) -> None:
+    """Treat ``address`` like loopback: traffic to it never leaves this machine."""
+    _HOST_LOCAL.add(address)
+
+
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (where TLS protects nothing)."""
-    if host in LOOPBACK_HOSTS:
+    """Whether ``host`` names this machine (where TLS protects nothing).
+
+    Besides loopback itself: addresses registered by :func:`register_host_local`.
+    """
+    if host in LOOPBACK_HOSTS or host in _HOST_LOCAL:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback  # all of 127.0.0.0/8
