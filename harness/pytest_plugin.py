@@ -286,13 +286,14 @@ class HarnessElementItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.activation.runner import check_options
-        from harness.isolation.supervisor import run_isolated
+        from harness.isolation.supervisor import preload_in_background, run_isolated
         from harness.session import prepare_targets
 
         settings = self.config.stash[SETTINGS_KEY]
         shared = self.config.stash[SERVER_KEY]
         try:
             (target,) = prepare_targets([self.target], install=True, say=lambda text: None)
+            preload_in_background()  # DataJoint's imports overlap the server's start
             server = shared.get()
         except HarnessError as exc:
             raise ElementCheckFailed(str(exc)) from None
