@@ -172,6 +172,7 @@ def test_seed_replays_and_no_data_skips(server: ServerInfo) -> None:
     assert outcome is not None and outcome.status == "skipped"
     assert outcome.detail == "not run: turned off (--no-data, HARNESS_NO_DATA, data = false)"
     assert off.data_roundtrip is None and off.status == "passed"
+    assert "roundtrip_s" in first.timings and "roundtrip_s" not in off.timings  # not timed
 
 
 @pytest.mark.docker
