@@ -233,7 +233,7 @@ def test_killed_server_is_a_server_error_and_the_run_goes_on(tmp_path: Path) -> 
     assert "connection" in slow["failure"]["message"] and slow["failure"]["hint"]
     # The Element after it is still checked and reported, with the same diagnosis.
     rest = element(report, "sample-clean")
-    assert rest["status"] == "error" and rest["failure"]["class"] == "server_error"
+    assert rest["status"] == "error" and rest["failure"]["class"] == "server_error", rest
     assert "server is running" in rest["failure"]["hint"]
     assert report["summary"] == {"total": 2, "passed": 0, "failed": 0, "error": 2}
     assert "ERROR sample-clean" in out
