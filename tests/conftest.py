@@ -110,6 +110,56 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def applies_released_together(
+    command: list[str],
+    env: dict[str, str],
+    tmp_path: Any,
+    lock: tuple[Any, Any],
+    while_waiting: Callable[[], None],
+) -> list[str]:
+    """Two ``command`` processes started while the deploy lock is held, released at once.
+
+    ``lock`` is ``(backend, admin connection)``: the lock is taken on that connection
+    first, so both processes are surely waiting for it when it is released (their
+    output says ``waiting up to``); ``while_waiting`` asserts that nothing was changed
+    meanwhile. Both must exit 0; their outputs are returned, in start order.
+    """
+    from harness.deploy.lock import LOCK_NAME
+
+    backend, holder = lock
+    processes: list[subprocess.Popen[str]] = []
+    outputs = [tmp_path / f"apply-{i}.out" for i in range(2)]
+    try:
+        assert backend.try_lock(holder, LOCK_NAME, 0)
+        for path in outputs:
+            with path.open("w") as out:
+                processes.append(
+                    subprocess.Popen(
+                        command, stdout=out, stderr=subprocess.STDOUT, env=env, text=True
+                    )
+                )
+        wait_for(
+            lambda: (
+                all("waiting up to" in p.read_text() for p in outputs)
+                or any(proc.poll() is not None for proc in processes)
+            ),
+            180,
+            "both applies waiting for the lock",
+        )
+        assert all(proc.poll() is None for proc in processes), [p.read_text() for p in outputs]
+        while_waiting()
+        backend.release_lock(holder, LOCK_NAME)
+        codes = [proc.wait(timeout=600) for proc in processes]
+    finally:
+        for proc in processes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    texts = [path.read_text() for path in outputs]
+    assert codes == [0, 0], texts
+    return texts
+
+
 @pytest.fixture(scope="module")
 def mariadb_server() -> Iterator[Any]:
     """One MariaDB 10.11 server shared by the tests of a module."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from contextlib import suppress
 from typing import Any
 
@@ -27,10 +26,10 @@ from harness.runinfo import RunIdentity
 from tests import test_deploy
 from tests.conftest import (
     POSTGRES,
+    applies_released_together,
     containers_labelled,
     harness_command,
     started_server,
-    wait_for,
 )
 from tests.test_deploy import (
     MYSQL_BACKEND,
@@ -223,45 +222,18 @@ def test_two_concurrent_applies_create_once(server, admin, tmp_path):
     create_user(admin, user, password, None, prefix)
     full = write_pipeline(tmp_path, prefix)
     env = {**os.environ, "HARNESS_TARGET_PASSWORD": password}
-    holder = _lock_connection(server)
-    processes = []
-    try:
-        # Hold the lock so that both processes are surely waiting when it is released.
-        assert MYSQL_BACKEND.try_lock(holder, LOCK_NAME, 0)
-        outputs = [tmp_path / f"apply-{i}.out" for i in range(2)]
-        for path in outputs:
-            with path.open("w") as out:
-                processes.append(
-                    subprocess.Popen(
-                        harness_command(
-                            "deploy", str(full), "--target", url(server, user, None), "--apply"
-                        ),
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        env=env,
-                        text=True,
-                    )
-                )
-        wait_for(
-            lambda: (
-                all("waiting up to" in p.read_text() for p in outputs)
-                or any(proc.poll() is not None for proc in processes)
-            ),
-            180,
-            "both applies waiting for the lock",
-        )
-        assert all(proc.poll() is None for proc in processes), [p.read_text() for p in outputs]
+    command = harness_command("deploy", str(full), "--target", url(server, user, None), "--apply")
+
+    def nothing_created() -> None:
         assert not [s for s in fingerprint(admin)["schemas"] if s.startswith(f"{prefix}_")]
-        MYSQL_BACKEND.release_lock(holder, LOCK_NAME)
-        codes = [proc.wait(timeout=600) for proc in processes]
+
+    holder = _lock_connection(server)
+    try:
+        texts = applies_released_together(
+            command, env, tmp_path, (MYSQL_BACKEND, holder), nothing_created
+        )
     finally:
-        for proc in processes:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         holder.close()
-    texts = [path.read_text() for path in outputs]
-    assert codes == [0, 0], texts
     every = expected_names(prefix, range(len(SCENARIO.manifests)))
     created = [section(text, "created tables") for text in texts]
     assert sorted(created, key=len) == [set(), every], texts

@@ -357,57 +357,24 @@ def test_two_concurrent_module_applies_create_once(server, admin, tmp_path):
     """Two ``harness deploy pipeline.py --apply`` processes released at once."""
     import os
 
-    from harness.deploy.lock import LOCK_NAME
-    from tests.conftest import wait_for
+    from tests.conftest import applies_released_together
 
     prefix = "wfl_"
     target = f"{deploy_user(admin, prefix)}:{server.port}"
     env = {**os.environ, "HARNESS_TARGET_PASSWORD": PASSWORD}
-    holder = BACKEND.connect(server.host, server.port, server.admin_user, server.admin_password)
-    processes = []
-    outputs = [tmp_path / f"apply-{i}.out" for i in range(2)]
-    try:
-        assert BACKEND.try_lock(holder, LOCK_NAME, 0)
-        for path in outputs:
-            with path.open("w") as out:
-                processes.append(
-                    subprocess.Popen(
-                        harness_command(
-                            "deploy",
-                            str(PIPELINE),
-                            "--target",
-                            target,
-                            "--prefix",
-                            prefix,
-                            "--apply",
-                            "--no-rehearse",
-                        ),
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        env=env,
-                        text=True,
-                    )
-                )
-        wait_for(
-            lambda: (
-                all("waiting up to" in p.read_text() for p in outputs)
-                or any(proc.poll() is not None for proc in processes)
-            ),
-            180,
-            "both module applies waiting for the lock",
-        )
-        assert all(proc.poll() is None for proc in processes), [p.read_text() for p in outputs]
+    command = harness_command(
+        "deploy", str(PIPELINE), "--target", target, "--prefix", prefix, "--apply", "--no-rehearse"
+    )
+
+    def nothing_created() -> None:
         assert catalog(admin, prefix) == []
-        BACKEND.release_lock(holder, LOCK_NAME)
-        codes = [proc.wait(timeout=600) for proc in processes]
+
+    holder = BACKEND.connect(server.host, server.port, server.admin_user, server.admin_password)
+    try:
+        lock = (BACKEND, holder)
+        texts = applies_released_together(command, env, tmp_path, lock, nothing_created)
     finally:
-        for proc in processes:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         holder.close()
-    texts = [path.read_text() for path in outputs]
-    assert codes == [0, 0], texts
     every = {f"{prefix}{name}" for name in TABLES}
     made = [created(text, "created tables") for text in texts]
     assert sorted(made, key=len) == [set(), every], texts
