@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import __version__
 from harness.activation import compat
-from harness.activation.failures import IMPORT_ERROR, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.namespace import new_prefix
 from harness.activation.runner import CheckOptions, ElementCheck
 from harness.db.server import ServerInfo
@@ -89,7 +89,10 @@ def missing_result(target: Target) -> ElementResult | None:
     )
     result.fail(
         Failure(
-            IMPORT_ERROR, f"{target.package} is not installed", module=target.package, hint=hint
+            FailureClass.IMPORT_ERROR,
+            f"{target.package} is not installed",
+            module=target.package,
+            hint=hint,
         )
     )
     result.add_check("imported", False, result.failure.render() if result.failure else "")

@@ -18,7 +18,7 @@ import pytest
 from conftest import MYSQL, check_in_process, harness_command, started_server
 
 from harness.activation import compat
-from harness.activation.failures import ACTIVATION_ERROR, FAILURE_CLASSES
+from harness.activation.failures import FAILURE_CLASSES, FailureClass
 from harness.activation.namespace import NamespaceSession, new_prefix
 from harness.activation.runner import CheckOptions, ElementCheck
 from harness.db.server import ServerInfo
@@ -238,8 +238,9 @@ def test_real_elements_through_harness_check(tmp_path: Path) -> None:
     else:
         for name, element in results.items():
             if element["status"] != "passed":
-                assert element["failure"]["class"] in FAILURE_CLASSES, name
-                assert element["failure"]["class"] != ACTIVATION_ERROR, element["failure"]
+                failure = element["failure"]
+                assert failure["class"] in FAILURE_CLASSES, name
+                assert failure["class"] != FailureClass.ACTIVATION_ERROR, failure
     for element in results.values():
         assert {check["name"] for check in element["checks"]} >= {"imported", "teardown_clean"}
         assert set(element["timings"]) >= {"import_s", "teardown_s"}

@@ -16,13 +16,7 @@ from typing import Any
 import pytest
 
 from harness.activation import compat
-from harness.activation.failures import (
-    IMPORT_ERROR,
-    TIMEOUT,
-    UNRESOLVED_REFERENCE,
-    Failure,
-    FailureClass,
-)
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.namespace import new_prefix
 from harness.activation.phases import activating, imports, mocking, planning
 from harness.activation.phases.base import CheckContext, PhaseFailed, Timer
@@ -96,9 +90,9 @@ def _first_failure(context: CheckContext) -> tuple[str, PhaseFailed, list[str]]:
 @pytest.mark.parametrize(
     ("spec", "phase", "class_", "check"),
     [
-        ("broken-import", "import", IMPORT_ERROR, "imported"),
-        ("broken-reference", "plan", UNRESOLVED_REFERENCE, "references_resolved"),
-        ("broken-timeout", "activate", TIMEOUT, "activated"),
+        ("broken-import", "import", FailureClass.IMPORT_ERROR, "imported"),
+        ("broken-reference", "plan", FailureClass.UNRESOLVED_REFERENCE, "references_resolved"),
+        ("broken-timeout", "activate", FailureClass.TIMEOUT, "activated"),
     ],
 )
 def test_a_failing_phase_raises_its_failure_and_the_namespace_is_dropped(
@@ -142,7 +136,9 @@ def test_discovery_of_a_package_without_deferred_schemas_fails_the_import_phase(
 
 
 def test_a_failed_reactivation_records_its_cause_and_its_own_check() -> None:
-    cause = PhaseFailed(Failure(IMPORT_ERROR, "gone the second time", module="m"), "imported")
+    cause = PhaseFailed(
+        Failure(FailureClass.IMPORT_ERROR, "gone the second time", module="m"), "imported"
+    )
     failed = ReactivationFailed(cause, catalog=[])
     result = ElementResult(target="t", name="t")
     failed.record(result)

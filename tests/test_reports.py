@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.activation.failures import SERVER_ERROR, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.runner import check_options
 from harness.db.provider import provide_server
 from harness.progress import PlainProgress, choose_progress
@@ -131,7 +131,7 @@ def test_junit_puts_the_element_failure_on_the_failing_check(report: RunReport) 
 def test_junit_reports_server_errors_as_errors_and_failures_without_checks() -> None:
     lost = ElementResult(target="a", name="a")
     lost.add_check("imported", True)
-    failure = Failure(SERVER_ERROR, "connection lost", module="a.m")
+    failure = Failure(FailureClass.SERVER_ERROR, "connection lost", module="a.m")
     lost.fail(failure)
     lost.add_check("activated", False, failure.render())
     early = ElementResult(target="b", name="b")
@@ -139,7 +139,7 @@ def test_junit_reports_server_errors_as_errors_and_failures_without_checks() -> 
     environment = {"server": {"backend": "mysql"}}
     root = junit_tree(RunReport("0", environment, [lost, early])).getroot()
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
-    assert root.find("testsuite/testcase/error").get("type") == SERVER_ERROR
+    assert root.find("testsuite/testcase/error").get("type") == FailureClass.SERVER_ERROR
     orphan = root.findall("testsuite")[1].find("testcase")
     assert orphan.get("name") == "element" and orphan.find("failure").get("type") == "import_error"
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from conftest import MARIADB
 
-from harness.activation.failures import IMPORT_ERROR, classify
+from harness.activation.failures import FailureClass, classify
 from harness.activation.scope import fresh_scope, purge_modules
 from harness.activation.stubs import NotStubbedError, StubModule, StubSite
 from harness.reports.loading import result_from_dict
@@ -219,7 +219,7 @@ def test_a_dependency_missing_import_is_not_stubbed_and_says_who_imports_it(
     assert error.site.file == str(root / "dep" / "__init__.py")
     assert finder.stubbed == set()
     failure = classify(error, phase="import", module="elem.mod", packages=("elem",), prefix="x")
-    assert failure.class_ == IMPORT_ERROR
+    assert failure.class_ == FailureClass.IMPORT_ERROR
     assert failure.hint == (
         "install 'missing_of_dep' (add it to the spec's [install].with): "
         "dep, which the Element uses, needs it at import"

@@ -48,20 +48,6 @@ class FailureClass(StrEnum):
     GLOBAL_STATE = "global_state"
 
 
-IMPORT_ERROR = FailureClass.IMPORT_ERROR
-UNRESOLVED_REFERENCE = FailureClass.UNRESOLVED_REFERENCE
-MISSING_LINKING_FUNCTION = FailureClass.MISSING_LINKING_FUNCTION
-DECLARATION_ERROR = FailureClass.DECLARATION_ERROR
-NAMESPACE_VIOLATION = FailureClass.NAMESPACE_VIOLATION
-UNSUPPORTED_DATAJOINT = FailureClass.UNSUPPORTED_DATAJOINT
-TIMEOUT = FailureClass.TIMEOUT
-SERVER_ERROR = FailureClass.SERVER_ERROR
-ACTIVATION_ERROR = FailureClass.ACTIVATION_ERROR
-DATA_ROUNDTRIP = FailureClass.DATA_ROUNDTRIP
-PROCESS_EXIT = FailureClass.PROCESS_EXIT
-CRASH = FailureClass.CRASH
-GLOBAL_STATE = FailureClass.GLOBAL_STATE
-
 FAILURE_CLASSES = tuple(FailureClass)
 
 _DJ_MISSING_API = re.compile(r"module 'datajoint' has no attribute '(?P<name>\w+)'")
@@ -219,7 +205,7 @@ def classify(
         from harness.activation import compat
 
         return Failure(
-            UNSUPPORTED_DATAJOINT,
+            FailureClass.UNSUPPORTED_DATAJOINT,
             f"{module} uses dj.{name}, which DataJoint {compat.version()} does not have",
             module=module,
             file=file,
@@ -232,7 +218,7 @@ def classify(
         from harness.activation import compat
 
         return Failure(
-            UNSUPPORTED_DATAJOINT,
+            FailureClass.UNSUPPORTED_DATAJOINT,
             f"{module} uses dj.config in a way DataJoint {compat.version()} rejects: {text}",
             module=module,
             file=file,
@@ -243,7 +229,7 @@ def classify(
     if phase == "import":
         if isinstance(exc, SyntaxError):
             return Failure(
-                IMPORT_ERROR,
+                FailureClass.IMPORT_ERROR,
                 f"{module} has a syntax error: {exc.msg}",
                 module=module,
                 file=exc.filename,
@@ -253,7 +239,7 @@ def classify(
         if isinstance(exc, ImportError):
             missing = getattr(exc, "name", None) or "?"
             return Failure(
-                IMPORT_ERROR,
+                FailureClass.IMPORT_ERROR,
                 f"{module} cannot be imported: {text}",
                 module=module,
                 file=file,
@@ -264,7 +250,7 @@ def classify(
                 "(or pass --stub-missing) if the schema does not need it",
             )
         return Failure(
-            IMPORT_ERROR,
+            FailureClass.IMPORT_ERROR,
             f"{module} raised at import: {text}",
             module=module,
             file=file,
@@ -280,7 +266,7 @@ def classify(
     lowered = str(exc).lower()
     if isinstance(exc, TimeoutError):
         return Failure(
-            TIMEOUT,
+            FailureClass.TIMEOUT,
             f"{module}: {exc}",
             module=module,
             hint="raise [check].timeout / --timeout, or find what blocks activate()",
@@ -296,7 +282,7 @@ def classify(
         if schema is None or not schema.startswith(prefix + "_"):
             named = f"schema {schema!r}" if schema else "a schema"
             return Failure(
-                NAMESPACE_VIOLATION,
+                FailureClass.NAMESPACE_VIOLATION,
                 f"{module} tried to use {named} outside its namespace {prefix}_*: {text}",
                 module=module,
                 table=table,
@@ -311,7 +297,7 @@ def classify(
         or type(exc).__name__ in {"LostConnectionError", "InterfaceError"}
     ):
         return Failure(
-            SERVER_ERROR,
+            FailureClass.SERVER_ERROR,
             f"{module}: the database connection failed: {text}",
             module=module,
             table=table,
@@ -321,7 +307,7 @@ def classify(
     if unresolved:
         file, line = _definition_line_for(table_class, unresolved.group("name"))
         return Failure(
-            UNRESOLVED_REFERENCE,
+            FailureClass.UNRESOLVED_REFERENCE,
             f"{module}.{table}: reference {unresolved.group('name')!r} could not be resolved",
             module=module,
             table=table,
@@ -334,7 +320,7 @@ def classify(
         type_name = missing_type.group("type")
         file, line = _definition_line_for(table_class, type_name)
         return Failure(
-            UNSUPPORTED_DATAJOINT,
+            FailureClass.UNSUPPORTED_DATAJOINT,
             f"{module}.{table}: the server has no type {type_name!r} (a MySQL-only native type)",
             module=module,
             table=table,
@@ -346,7 +332,7 @@ def classify(
     if _UNSUPPORTED_TYPE.search(str(exc)):
         file, line = _definition_line_for(table_class, str(exc))
         return Failure(
-            UNSUPPORTED_DATAJOINT,
+            FailureClass.UNSUPPORTED_DATAJOINT,
             f"{module}.{table}: {text} (DataJoint {compat.version()})",
             module=module,
             table=table,
@@ -366,7 +352,7 @@ def classify(
     ):
         name = getattr(exc, "name", None)
         return Failure(
-            MISSING_LINKING_FUNCTION,
+            FailureClass.MISSING_LINKING_FUNCTION,
             f"{module}: the linking module lacks what activate() needs"
             + (f": {name!r}" if name else f" ({text})"),
             module=module,
@@ -378,7 +364,7 @@ def classify(
     if table is not None and isinstance(exc, dj.DataJointError):
         file, line = _definition_line_for(table_class, str(exc))
         return Failure(
-            DECLARATION_ERROR,
+            FailureClass.DECLARATION_ERROR,
             f"{module}.{table}: {text}",
             module=module,
             table=table,
@@ -388,13 +374,13 @@ def classify(
         )
     if isinstance(exc, dj.DataJointError) and "could not be created" in lowered:
         return Failure(
-            NAMESPACE_VIOLATION,
+            FailureClass.NAMESPACE_VIOLATION,
             f"{module}: {text}",
             module=module,
             hint="derive every schema name from the activate() arguments",
         )
     return Failure(
-        ACTIVATION_ERROR,
+        FailureClass.ACTIVATION_ERROR,
         f"{module}: {text}",
         module=module,
         table=table,

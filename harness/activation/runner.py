@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.activation import compat
 from harness.activation.discovery import LoadedModule
-from harness.activation.failures import TIMEOUT
+from harness.activation.failures import FailureClass
 from harness.activation.log_writers import log_writers_shared
 from harness.activation.namespace import Namespace
 from harness.activation.phases import cataloging, imports, reactivating, verifying
@@ -267,7 +267,7 @@ class ElementCheck:
     ) -> None:
         """Verify and round-trip; not after a timeout (the hung call may still hold tables)."""
         result = self.result
-        if result.failure is not None and result.failure.class_ == TIMEOUT:
+        if result.failure is not None and result.failure.class_ == FailureClass.TIMEOUT:
             return
         verifying.verify(
             self.context,

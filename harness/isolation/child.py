@@ -31,13 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import redact
-from harness.activation.failures import (
-    ACTIVATION_ERROR,
-    GLOBAL_STATE,
-    PROCESS_EXIT,
-    Failure,
-    element_frame,
-)
+from harness.activation.failures import Failure, FailureClass, element_frame
 from harness.activation.runner import CheckOptions
 from harness.db.server import ServerInfo
 from harness.elements.targets import Target
@@ -145,7 +139,7 @@ def _check(
         record(
             result,
             Failure(
-                GLOBAL_STATE,
+                FailureClass.GLOBAL_STATE,
                 f"{target.package} changed the process it ran in: " + "; ".join(changed),
                 module=target.package,
                 hint="an Element runs inside its users' programs: it must not leave threads "
@@ -173,14 +167,14 @@ def escaped_failure(exc: BaseException, target: Target) -> Failure:
         what = f"{type(exc).__name__}: {exc}".rstrip(": ")
     if isinstance(exc, Exception):  # not Element code ending the process: a harness gap
         return Failure(
-            ACTIVATION_ERROR,
+            FailureClass.ACTIVATION_ERROR,
             f"checking {target.package} raised {what}",
             module=target.package,
             file=file,
             line=line,
         )
     return Failure(
-        PROCESS_EXIT,
+        FailureClass.PROCESS_EXIT,
         f"{target.package} raised {what}, which ends the program it runs in",
         module=target.package,
         file=file,

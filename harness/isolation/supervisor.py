@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import redact
-from harness.activation.failures import CRASH, PROCESS_EXIT, TIMEOUT, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.namespace import new_prefix
 from harness.activation.runner import CheckOptions
 from harness.db import registry
@@ -359,7 +359,7 @@ def _death(child: _Running, tail: list[str]) -> Failure:
     file, line = _element_line(tail, target.package.split(".")[0])
     if child.timed_out:
         return Failure(
-            TIMEOUT,
+            FailureClass.TIMEOUT,
             f"{target.package} did not finish within {child.limit:g} s{during}; its process "
             "was killed",
             module=target.package,
@@ -371,7 +371,7 @@ def _death(child: _Running, tail: list[str]) -> Failure:
     if code is not None and code < 0:
         name = _signal_name(-code)
         return Failure(
-            CRASH,
+            FailureClass.CRASH,
             f"{target.package}'s process died of {name}{during}",
             module=target.package,
             file=file,
@@ -385,7 +385,7 @@ def _death(child: _Running, tail: list[str]) -> Failure:
         else "os._exit or a native exit"
     )
     return Failure(
-        PROCESS_EXIT,
+        FailureClass.PROCESS_EXIT,
         f"{target.package}'s process ended with exit status {code}{during} before the "
         f"check was complete: {cause}",
         module=target.package,

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.activation.failures import SERVER_ERROR
+from harness.activation.failures import FailureClass
 from harness.redact import redact_text
 from harness.results import FAILED, SKIPPED, CheckOutcome, ElementResult
 
@@ -116,7 +116,7 @@ def _add_failure(
             case.set("file", relative_path(failure.file))
             if failure.line:
                 case.set("line", str(failure.line))
-    tag = "error" if kind == SERVER_ERROR else "failure"
+    tag = "error" if kind == FailureClass.SERVER_ERROR else "failure"
     first_line = redact_text(message.splitlines()[0]) if message else ""
     element = ET.SubElement(case, tag, message=first_line, type=kind)
     element.text = redact_text("\n".join(text))

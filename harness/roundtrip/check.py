@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.activation import compat
-from harness.activation.failures import DATA_ROUNDTRIP, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.db.catalog import classify_table_name
 from harness.redact import redact_text
 from harness.results import PASSED, ElementResult
@@ -143,7 +143,7 @@ def round_trip(
             else "declare a type that holds such values on this DataJoint and server"
         )
         failure = Failure(
-            DATA_ROUNDTRIP,
+            FailureClass.DATA_ROUNDTRIP,
             text,
             table=table,
             hint=f"replay with --data-seed {seed}; {advice}",

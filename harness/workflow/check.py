@@ -25,7 +25,7 @@ from typing import Any
 
 from harness import resources
 from harness.activation import compat
-from harness.activation.failures import NAMESPACE_VIOLATION, SERVER_ERROR, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.namespace import Namespace
 from harness.activation.phases.base import Timer
 from harness.activation.phases.teardown import record_teardown
@@ -135,7 +135,7 @@ class PipelineCheck:
 
     def _server_failure(self, doing: str, exc: BaseException) -> None:
         failure = Failure(
-            SERVER_ERROR,
+            FailureClass.SERVER_ERROR,
             f"the database connection failed while {doing}: "
             + redact_text(f"{type(exc).__name__}: {exc}"),
             module=self.target.modules[0],
@@ -214,7 +214,7 @@ class PipelineCheck:
         if outside and self.result.failure is None:
             self.result.fail(
                 Failure(
-                    NAMESPACE_VIOLATION,
+                    FailureClass.NAMESPACE_VIOLATION,
                     f"{self.target.modules[0]} created schema(s) outside its prefix: "
                     + ", ".join(outside),
                     module=self.target.modules[0],

@@ -32,7 +32,7 @@ from typing import Any
 
 from harness import resources
 from harness.activation import compat
-from harness.activation.failures import UNSUPPORTED_DATAJOINT
+from harness.activation.failures import FailureClass
 from harness.db.backends import get_backend
 from harness.db.backends.base import Backend
 from harness.db.catalog import Table
@@ -162,7 +162,11 @@ def activate_module(
                 pass
         except Exception as exc:
             failure = import_failure(exc, target, prefix)
-            hint = f"\n  hint: {failure.hint}" if failure.class_ == UNSUPPORTED_DATAJOINT else ""
+            hint = (
+                f"\n  hint: {failure.hint}"
+                if failure.class_ == FailureClass.UNSUPPORTED_DATAJOINT
+                else ""
+            )
             return redact_text(f"importing {target.name} failed: {type(exc).__name__}: {exc}{hint}")
     return None
 

@@ -23,7 +23,7 @@ from typing import Any
 from harness.activation import compat
 from harness.activation.calls import call_with_timeout
 from harness.activation.discovery import package_locations, package_sources
-from harness.activation.failures import UNSUPPORTED_DATAJOINT, Failure, classify
+from harness.activation.failures import Failure, FailureClass, classify
 from harness.activation.scope import fresh_scope
 from harness.elements.targets import Target
 
@@ -119,7 +119,7 @@ def import_failure(exc: BaseException, target: Target, prefix: str) -> Failure:
     # syntax) is an import error; the rest is judged as an activation is.
     phase = "import" if isinstance(exc, ImportError | SyntaxError) else "activate"
     failure = classify(exc, phase=phase, module=target.modules[0], packages=packages, prefix=prefix)
-    if failure.class_ == UNSUPPORTED_DATAJOINT and "dj.config" in failure.message:
+    if failure.class_ == FailureClass.UNSUPPORTED_DATAJOINT and "dj.config" in failure.message:
         failure.hint = (
             f"DataJoint {compat.version()} accepts no dj.config['custom']: read the schema "
             f"prefix from the {compat.WORKFLOW_PREFIX_ENV} environment variable under "

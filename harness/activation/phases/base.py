@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.activation.failures import SERVER_ERROR, Failure, classify
+from harness.activation.failures import Failure, FailureClass, classify
 from harness.activation.mocks import DeclaredMocks
 from harness.activation.namespace import Namespace
 from harness.db.backends.base import Backend
@@ -154,7 +154,7 @@ def server_guard(context: CheckContext, doing: str, check: str) -> Iterator[None
     except context.backend.driver_errors() as exc:
         text = redact_text(f"{type(exc).__name__}: {exc}")
         failure = Failure(
-            SERVER_ERROR,
+            FailureClass.SERVER_ERROR,
             f"the database connection failed while {doing}: {text}",
             module=context.target.package,
             hint="check that the server is running and reachable (a killed container, "

@@ -11,7 +11,7 @@ from harness.activation.discovery import (
     package_locations,
     package_sources,
 )
-from harness.activation.failures import IMPORT_ERROR, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.phases.base import CheckContext, PhaseFailed, Timer
 from harness.activation.plan import (
     activation_groups,
@@ -56,7 +56,7 @@ def discover(context: CheckContext, timer: Timer) -> Discovery:
         raise _import_failed(context, exc, target.package) from None
     if not chosen:
         failure = Failure(
-            IMPORT_ERROR,
+            FailureClass.IMPORT_ERROR,
             f"{target.package} holds no module with a deferred schema and an activate() function",
             module=target.package,
             hint="name the modules to check in [check].modules",
@@ -87,7 +87,7 @@ def import_group(
     missing = [name for name in order if name not in sources]
     if missing:
         failure = Failure(
-            IMPORT_ERROR,
+            FailureClass.IMPORT_ERROR,
             f"{missing[0]} is not a module of {context.target.package}",
             module=missing[0],
             hint="check [check].modules in the spec",

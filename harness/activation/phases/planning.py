@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.activation.discovery import LoadedModule
-from harness.activation.failures import ACTIVATION_ERROR, UNRESOLVED_REFERENCE, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.linking import LinkingRequirements, analyze
 from harness.activation.phases.base import CheckContext, PhaseFailed, Timer
 from harness.activation.phases.imports import Discovery
@@ -25,7 +25,7 @@ def _requirements(context: CheckContext, loaded: dict[str, LoadedModule]) -> Lin
     broken = requirements.broken[0]
     file, line = broken.table.source_line(broken.reference.line)
     failure = Failure(
-        UNRESOLVED_REFERENCE,
+        FailureClass.UNRESOLVED_REFERENCE,
         f"{broken.table.module}.{broken.table.name}: reference {broken.reference.target!r} "
         f"cannot resolve ({broken.reason})",
         module=broken.table.module,
@@ -56,7 +56,7 @@ def plan_group(
             )
         except PlanError as exc:
             failure = Failure(
-                ACTIVATION_ERROR,
+                FailureClass.ACTIVATION_ERROR,
                 str(exc),
                 module=group[0],
                 hint="give the argument in the spec: [[activate]] "
@@ -72,7 +72,7 @@ def plan_group(
     ]
     if too_long:
         failure = Failure(
-            ACTIVATION_ERROR,
+            FailureClass.ACTIVATION_ERROR,
             f"schema name {too_long[0]!r} ({len(too_long[0])} characters) is longer than "
             f"{backend.name} allows ({backend.max_schema_name})",
             module=group[0],

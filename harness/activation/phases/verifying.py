@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.activation import compat
 from harness.activation.discovery import LoadedModule
-from harness.activation.failures import NAMESPACE_VIOLATION, Failure
+from harness.activation.failures import Failure, FailureClass
 from harness.activation.phases.base import MOCK_STEM, UPSTREAM_STEM_PREFIX, CheckContext, Timer
 from harness.activation.phases.cataloging import DataJointView
 from harness.db import registry
@@ -107,7 +107,7 @@ def verify(
             # Backends that cannot refuse it up front (PostgreSQL) are caught here.
             result.fail(
                 Failure(
-                    NAMESPACE_VIOLATION,
+                    FailureClass.NAMESPACE_VIOLATION,
                     f"{context.target.package} created schema(s) outside its namespace "
                     f"{prefix}_*: {', '.join(outside)}",
                     module=context.target.package,
