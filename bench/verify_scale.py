@@ -47,7 +47,7 @@ from harness.activation.runner import CheckOptions, ElementCheck
 from harness.db.provider import provide_server
 from harness.db.server import ServerInfo
 from harness.elements.targets import resolve_target
-from harness.results import PASSED
+from harness.results import Status
 from harness.runinfo import RunIdentity
 from harness.settings import Settings
 
@@ -235,7 +235,7 @@ def check_once(
     started = time.perf_counter()
     result = ElementCheck(target, server, new_prefix(run.run_id), options).run()
     wall = time.perf_counter() - started
-    if result.status != PASSED:
+    if result.status != Status.PASSED:
         failed = [f"{c.name}: {c.detail[:500]}" for c in result.checks if c.status == "failed"]
         detail = result.failure.render() if result.failure else "; ".join(failed)
         raise RuntimeError(f"check of {package_dir.name} failed: {detail}")

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from harness.reports.summary import real_upstream_text, stubs_text
-from harness.results import PASSED, ElementResult
+from harness.results import ElementResult, Status
 
 _LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 #: Lines of a failed check's output shown without -v (the report keeps more).
@@ -81,7 +81,7 @@ class PlainProgress:
         pass
 
     def finish(self, result: ElementResult) -> None:
-        if self.quiet and result.status == PASSED:
+        if self.quiet and result.status == Status.PASSED:
             return
         for line in result_lines(result, self.verbose):
             print(line)

@@ -22,9 +22,6 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
-PASSED, FAILED, ERROR, SKIPPED = Status.PASSED, Status.FAILED, Status.ERROR, Status.SKIPPED
-
-
 @dataclass
 class CheckOutcome:
     """One named check of one Element (``imported``, ``activated``, ...)."""
@@ -47,7 +44,7 @@ class ElementResult:
     target: str
     name: str
     version: str | None = None
-    status: Status = PASSED
+    status: Status = Status.PASSED
     failure: Failure | None = None
     schemas: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -70,19 +67,19 @@ class ElementResult:
 
     def add_check(self, name: str, passed: bool | None, detail: str = "") -> None:
         """Record a check; a check already recorded as failed keeps its failure."""
-        status = SKIPPED if passed is None else (PASSED if passed else FAILED)
+        status = Status.SKIPPED if passed is None else (Status.PASSED if passed else Status.FAILED)
         existing = self.check(name)
         if existing is not None:
-            if existing.status == FAILED:
+            if existing.status == Status.FAILED:
                 return
             self.checks.remove(existing)
         self.checks.append(CheckOutcome(name, status, detail))
-        if status == FAILED and self.status == PASSED:
-            self.status = FAILED
+        if status == Status.FAILED and self.status == Status.PASSED:
+            self.status = Status.FAILED
 
     def fail(self, failure: Failure) -> None:
         self.failure = failure
-        self.status = ERROR if failure.class_ is FailureClass.SERVER_ERROR else FAILED
+        self.status = Status.ERROR if failure.class_ is FailureClass.SERVER_ERROR else Status.FAILED
 
     def check(self, name: str) -> CheckOutcome | None:
         return next((check for check in self.checks if check.name == name), None)

@@ -21,7 +21,7 @@ from harness.activation.runner import CheckOptions, ElementCheck
 from harness.db.server import ServerInfo
 from harness.elements.targets import Target, resolve_target
 from harness.install import ensure_installed, installed_version, is_importable
-from harness.results import PASSED, ElementResult
+from harness.results import ElementResult, Status
 from harness.runinfo import RunIdentity
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class RunReport:
 
     @property
     def passed(self) -> bool:
-        return all(result.status == PASSED for result in self.results)
+        return all(result.status == Status.PASSED for result in self.results)
 
     def summary(self) -> dict[str, int]:
         counts = {"total": len(self.results), "passed": 0, "failed": 0, "error": 0}

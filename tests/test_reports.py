@@ -32,7 +32,7 @@ from harness.reports.loading import result_from_dict
 from harness.reports.markdown import render_markdown
 from harness.reports.mermaid import er_diagram, safe_type
 from harness.reports.svg import MARKER, TIER_COLORS
-from harness.results import FAILED, SKIPPED, ElementResult
+from harness.results import ElementResult, Status
 from harness.runinfo import RunIdentity
 from harness.session import RunReport, prepare_targets, run_checks
 from harness.settings import Settings
@@ -82,9 +82,9 @@ def _expected_counts(result: ElementResult) -> dict[str, int]:
     statuses = [check.status for check in result.checks]
     return {
         "tests": len(statuses),
-        "failures": statuses.count(FAILED),
+        "failures": statuses.count(Status.FAILED),
         "errors": 0,
-        "skipped": statuses.count(SKIPPED),
+        "skipped": statuses.count(Status.SKIPPED),
     }
 
 
@@ -125,7 +125,7 @@ def test_junit_puts_the_element_failure_on_the_failing_check(report: RunReport) 
     text = carrier.find("failure").text or ""
     assert "hint: fix the table definition" in text and f":{broken.failure.line}" in text
     skipped = [c.get("name") for c in suite.findall("testcase") if c.find("skipped") is not None]
-    assert skipped == [c.name for c in broken.checks if c.status == SKIPPED]
+    assert skipped == [c.name for c in broken.checks if c.status == Status.SKIPPED]
 
 
 def test_junit_reports_server_errors_as_errors_and_failures_without_checks() -> None:
@@ -221,7 +221,9 @@ def test_every_format_shows_the_data_round_trip_and_its_seed(
     assert outcome is not None and outcome.status == "passed" and f"seed {seed}" in outcome.detail
     broken = _by_name(report, "broken-declaration")
     skipped = broken.check("data_roundtrip")
-    assert skipped is not None and skipped.status == SKIPPED and broken.data_roundtrip is None
+    assert (
+        skipped is not None and skipped.status == Status.SKIPPED and broken.data_roundtrip is None
+    )
     assert result_from_dict(clean.to_dict()).data_roundtrip == clean.data_roundtrip
     suite = junit_tree(report).getroot().findall("testsuite")[0]
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}

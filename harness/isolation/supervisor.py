@@ -43,7 +43,7 @@ from harness.db.server import ServerInfo
 from harness.elements.targets import Target
 from harness.isolation.child import EXIT_INTERNAL, record, run_child
 from harness.redact import redact_text
-from harness.results import PASSED, ElementResult
+from harness.results import ElementResult, Status
 from harness.runinfo import RunIdentity
 
 #: How check processes start: ``fork`` (of a parent with the heavy imports done),
@@ -346,7 +346,7 @@ def _conclude(child: _Running, server: ServerInfo) -> ElementResult:
             if left
             else "the check's process died; the harness dropped its namespace and user",
         )
-    if result.status != PASSED:
+    if result.status != Status.PASSED:
         result.output = tail[-TAIL_LINES:]
     return result
 

@@ -14,7 +14,7 @@ from harness.redact import redact_text
 from harness.reports import summary
 from harness.reports.graph import build_graph
 from harness.reports.svg import render_svg
-from harness.results import ERROR, FAILED, PASSED, SKIPPED, ElementResult
+from harness.results import ElementResult, Status
 
 if TYPE_CHECKING:
     from harness.session import RunReport
@@ -33,10 +33,10 @@ pre{background:#f6f8fa;padding:8px;overflow-x:auto;white-space:pre-wrap}
 
 #: Marks drawn from fonts every system has (colour emoji often are missing on CI machines).
 _MARKS = {
-    PASSED: ("pass", "✓"),
-    FAILED: ("fail", "✗"),
-    SKIPPED: ("skip", "○"),
-    ERROR: ("fail", "✗"),
+    Status.PASSED: ("pass", "✓"),
+    Status.FAILED: ("fail", "✗"),
+    Status.SKIPPED: ("skip", "○"),
+    Status.ERROR: ("fail", "✗"),
 }
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from harness.activation.failures import FailureClass
 from harness.redact import redact_text
-from harness.results import FAILED, SKIPPED, CheckOutcome, ElementResult
+from harness.results import CheckOutcome, ElementResult, Status
 
 if TYPE_CHECKING:
     from harness.session import RunReport
@@ -42,7 +42,7 @@ def relative_path(path: str) -> str:
 
 def _failure_check(result: ElementResult) -> CheckOutcome | None:
     """The check that carries the Element-level failure: the one quoting it, else the first."""
-    failed = [check for check in result.checks if check.status == FAILED]
+    failed = [check for check in result.checks if check.status == Status.FAILED]
     if result.failure is not None:
         rendered = result.failure.render()
         for check in failed:
@@ -80,10 +80,10 @@ def _suite(result: ElementResult, backend: str, environment: dict[str, object]) 
             time=f"{_check_time(result, check):.4f}",
         )
         counts["tests"] += 1
-        if check.status == SKIPPED:
+        if check.status == Status.SKIPPED:
             ET.SubElement(case, "skipped", message=redact_text(check.detail))
             counts["skipped"] += 1
-        elif check.status == FAILED:
+        elif check.status == Status.FAILED:
             counts[_add_failure(case, result, check, check is carrier)] += 1
     if orphan:  # an Element that failed before any check was recorded
         case = ET.SubElement(suite, "testcase", classname=result.name, name="element", time="0")

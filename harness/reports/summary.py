@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.results import FAILED, PASSED, SKIPPED, ElementResult
+from harness.results import ElementResult, Status
 
 if TYPE_CHECKING:
     from harness.session import RunReport
 
-MARKS = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭"}
+MARKS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.SKIPPED: "⏭"}
 #: The documented order of checks (docs/report-format.md); unknown ones follow in order seen.
 CHECK_ORDER = (
     "imported",
@@ -77,7 +77,7 @@ def failure_lines(result: ElementResult) -> list[str]:
     lines.extend(
         f"check {check.name} failed: {check.detail}"
         for check in result.checks
-        if check.status == FAILED and check.detail != rendered
+        if check.status == Status.FAILED and check.detail != rendered
     )
     return lines
 

@@ -32,7 +32,7 @@ from harness.activation import compat
 from harness.activation.failures import Failure, FailureClass
 from harness.db.catalog import classify_table_name
 from harness.redact import redact_text
-from harness.results import PASSED, ElementResult
+from harness.results import ElementResult, Status
 from harness.roundtrip.columns import Column, UnknownType, column, declared_type, synthesize
 from harness.roundtrip.compare import describe, same_value
 from harness.roundtrip.reuse import (
@@ -101,7 +101,7 @@ def round_trip(
             CHECK, None, "not run: turned off (--no-data, HARNESS_NO_DATA, data = false)"
         )
         return
-    if result.status != PASSED:
+    if result.status != Status.PASSED:
         result.add_check(CHECK, None, "not run: the check failed")
         return
     seed = (

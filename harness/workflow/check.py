@@ -46,7 +46,7 @@ from harness.manifest import (
     write_manifest,
 )
 from harness.redact import redact_text
-from harness.results import PASSED, ElementResult
+from harness.results import ElementResult, Status
 from harness.workflow.module import (
     declared_tables,
     element_packages,
@@ -245,7 +245,7 @@ class PipelineCheck:
         self._check_manifest(tables)
 
     def _check_manifest(self, tables: list[Table]) -> None:
-        if self.result.status != PASSED:
+        if self.result.status != Status.PASSED:
             self.result.add_check("manifest_match", None, "not compared: the check failed")
             return
         manifest = build_manifest(self.target.name, None, compat.major_version(), tables, {})

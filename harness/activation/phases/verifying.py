@@ -22,7 +22,7 @@ from harness.manifest import (
     render_diff,
     write_manifest,
 )
-from harness.results import PASSED
+from harness.results import Status
 
 
 def _is_own_schema(stem: str) -> bool:
@@ -169,7 +169,7 @@ def _check_manifest(
 ) -> None:
     """Compare the catalog with the reviewed manifest (or write it when asked)."""
     result, target = context.result, context.target
-    if result.status != PASSED:
+    if result.status != Status.PASSED:
         result.add_check("manifest_match", None, "not compared: the check failed")
         return
     manifest = build_manifest(
