@@ -238,7 +238,9 @@ _SLEEP_WITH_SERVER = """
 import pathlib, time
 
 def test_sleep(harness_server):
-    pathlib.Path("ready").write_text(harness_server.container_id)
+    # Written aside and renamed: the watcher never reads a half-written file.
+    pathlib.Path("ready.part").write_text(harness_server.container_id)
+    pathlib.Path("ready.part").replace("ready")
     time.sleep(120)
 """
 
