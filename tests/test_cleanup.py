@@ -33,7 +33,7 @@ from harness.db.backends import get_backend
 from harness.db.provider import provide_server
 from harness.db.sweep import sweep_containers
 from harness.engine import docker_client
-from harness.runinfo import LABEL_PID, LABEL_REUSE, RunIdentity
+from harness.runinfo import LABEL_PID, LABEL_REUSE, RunIdentity, process_identity
 from harness.settings import Settings
 
 pytestmark = pytest.mark.docker
@@ -56,8 +56,16 @@ class _Labelled:
     def __init__(self) -> None:
         self.created: list[Any] = []
 
-    def make(self, pid: int, *, reusable: bool = False) -> Any:
-        run = RunIdentity(secrets.token_hex(4), pid, time.time(), socket.gethostname())
+    def make(
+        self,
+        pid: int,
+        *,
+        reusable: bool = False,
+        created: float | None = None,
+        owner: str | None = None,
+    ) -> Any:
+        stamp = time.time() if created is None else created
+        run = RunIdentity(secrets.token_hex(4), pid, stamp, socket.gethostname(), owner)
         labels = run.labels()
         if reusable:
             labels[LABEL_REUSE] = "test-" + run.run_id
@@ -107,6 +115,27 @@ def test_sweep_removes_dead_runs_only(
     assert "alive" in spared[live.name]
     assert "reusable" in spared[reusable.name]
     assert _exists(live.id) and _exists(reusable.id)
+
+
+def test_sweep_trusts_the_owner_identity_over_a_clock_that_was_set(
+    labelled: _Labelled, live_process: subprocess.Popen[bytes]
+) -> None:
+    """Containers of a live run whose wall-clock stamp a clock set forward has made look old."""
+    identity = process_identity(live_process.pid)
+    assert identity is not None
+    an_hour_early = time.time() - 3600
+    live = labelled.make(live_process.pid, created=an_hour_early, owner=identity)
+    # Recorded by this process, whose pid the sleeper does not have: never the owner.
+    recycled = labelled.make(
+        live_process.pid, created=time.time() + 3600, owner=process_identity(os.getpid())
+    )
+    unrecorded = labelled.make(live_process.pid, created=an_hour_early)  # the start-time rule
+
+    report = sweep_containers()
+
+    assert "alive" in dict(report.spared)[live.name] and _exists(live.id)
+    assert recycled.name in report.removed and not _exists(recycled.id)
+    assert unrecorded.name in report.removed and not _exists(unrecorded.id)
 
 
 def test_sweep_spares_this_run_and_other_hosts(labelled: _Labelled) -> None:

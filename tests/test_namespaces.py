@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,7 +17,7 @@ from conftest import MARIADB, POSTGRES, started_server, wait_for
 from harness.db import registry
 from harness.db.backends import get_backend
 from harness.db.server import ServerInfo
-from harness.runinfo import RunIdentity
+from harness.runinfo import RunIdentity, process_identity, process_start_time
 
 pytestmark = pytest.mark.docker
 
@@ -127,6 +129,70 @@ def test_registry_schema_is_not_counted_as_a_namespace_violation(server: ServerI
     ).run()
     confined = result.check("namespace_confined")
     assert confined is not None and confined.status == "passed", json.dumps(result.to_dict())[:500]
+
+
+@pytest.mark.parametrize("backend_name, image", [("postgresql", POSTGRES), ("mariadb", MARIADB)])
+def test_a_registry_an_older_harness_made_is_upgraded_and_judged_right(
+    backend_name: str, image: str
+) -> None:
+    """Rows without an owner identity keep the start-time rule; new rows carry it.
+
+    The registry is made as a harness without the ``owner`` column made it; one row
+    of a live process, one of a dead one. The sweep adds the column, drops only the
+    dead row, and a row of a live owner whose start stamp a clock set forward has
+    made look an hour old is spared for its identity.
+    """
+    with started_server(backend_name, image, RunIdentity.new()) as server:
+        _upgrade_the_old_registry(server)
+
+
+def _upgrade_the_old_registry(server: ServerInfo) -> None:
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    live = subprocess.Popen(["sleep", "120"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    table = f"{registry.REGISTRY_SCHEMA}.namespaces"
+    try:
+        backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
+        backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
+        backend.query(
+            admin,
+            f"CREATE TABLE {table} (prefix varchar(32) PRIMARY KEY, pid integer NOT NULL, "
+            "started double precision NOT NULL, host varchar(255) NOT NULL)",
+        )
+        host = socket.gethostname()
+        live_started = process_start_time(live.pid)
+        assert live_started is not None
+        rows = [("eh_old1_live", live.pid, live_started), ("eh_old1_dead", dead.pid, 1.0)]
+        for prefix, pid, started in rows:
+            backend.query(
+                admin,
+                f"INSERT INTO {table} (prefix, pid, started, host) VALUES (%s, %s, %s, %s)",
+                (prefix, pid, started, host),
+            )
+
+        assert _sweep(server) == ["eh_old1_dead"]
+
+        backend.query(
+            admin,
+            f"INSERT INTO {table} (prefix, pid, started, host, owner) VALUES (%s, %s, %s, %s, %s)",
+            ("eh_old1_stepped", live.pid, live_started - 3600, host, process_identity(live.pid)),
+        )
+        registry.register(backend, admin, "eh_old1_mine")
+        assert _sweep(server) == []
+        owners = dict(backend.query(admin, f"SELECT prefix, owner FROM {table}"))
+        assert owners == {
+            "eh_old1_live": None,
+            "eh_old1_stepped": process_identity(live.pid),
+            "eh_old1_mine": process_identity(os.getpid()),
+        }
+    finally:
+        live.kill()
+        live.wait()
+        for prefix in ("eh_old1_live", "eh_old1_stepped", "eh_old1_mine"):
+            registry.unregister(backend, admin, prefix)
+        admin.close()
 
 
 REGISTER = textwrap.dedent(

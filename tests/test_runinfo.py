@@ -13,11 +13,13 @@ import pytest
 from harness.runinfo import (
     LABEL_CREATED,
     LABEL_HOST,
+    LABEL_OWNER,
     LABEL_PID,
     LABEL_RUN_ID,
     RunIdentity,
     owner_alive,
     pid_alive,
+    process_identity,
     process_start_time,
 )
 
@@ -42,12 +44,30 @@ def test_new_identity_is_owned_by_this_process() -> None:
 
 def test_identity_round_trips_through_json_and_labels() -> None:
     run = RunIdentity.new()
+    assert run.owner is not None and run.owner == process_identity(os.getpid())
     assert RunIdentity.from_json(run.to_json()) == run
     labels = run.labels()
     assert labels[LABEL_RUN_ID] == run.run_id
     assert labels[LABEL_PID] == str(run.pid)
     assert labels[LABEL_HOST] == run.host
+    assert labels[LABEL_OWNER] == run.owner
     assert abs(float(labels[LABEL_CREATED]) - run.created) < 0.001
+
+
+def test_an_identity_written_before_owners_were_recorded_still_reads() -> None:
+    text = '{"created": 1.5, "host": "h", "pid": 7, "run_id": "ab12cd34"}'
+    old = RunIdentity.from_json(text)
+    assert (old.pid, old.owner) == (7, None)
+    assert LABEL_OWNER not in old.labels()
+
+
+def test_a_process_identity_is_this_boot_and_its_start(sleeper: subprocess.Popen[bytes]) -> None:
+    mine, its = process_identity(os.getpid()), process_identity(sleeper.pid)
+    assert mine is not None and its is not None and mine != its
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    assert mine.startswith(boot + ":") and its.startswith(boot + ":")
+    assert int(its.rsplit(":", 1)[1]) >= int(mine.rsplit(":", 1)[1])  # it started later
+    assert process_identity(sleeper.pid) == its  # stable while it lives
 
 
 def test_start_time_of_this_process_is_in_the_past() -> None:
@@ -95,6 +115,32 @@ def test_recycled_pid_is_not_the_owner(sleeper: subprocess.Popen[bytes]) -> None
     # Clock slack: the resource's timestamp may be taken a moment before the
     # owner's start time is recorded by the kernel.
     assert owner_alive(sleeper.pid, started - 1.0) is True
+
+
+def test_the_owner_identity_holds_when_the_clock_is_set(sleeper: subprocess.Popen[bytes]) -> None:
+    """A clock set an hour forward since the run began: its start time no longer fits."""
+    identity = process_identity(sleeper.pid)
+    started = process_start_time(sleeper.pid)
+    assert identity is not None and started is not None
+    recorded_an_hour_early = started - 3600  # as the resource's wall-clock stamp now reads
+    assert owner_alive(sleeper.pid, recorded_an_hour_early) is False  # the start-time rule
+    assert owner_alive(sleeper.pid, recorded_an_hour_early, identity) is True
+
+
+def test_another_process_on_the_owners_pid_is_not_the_owner(
+    sleeper: subprocess.Popen[bytes],
+) -> None:
+    identity = process_identity(sleeper.pid)
+    assert identity is not None
+    boot, ticks = identity.rsplit(":", 1)
+    earlier_process = f"{boot}:{int(ticks) - 100}"  # the pid's previous holder
+    another_boot = f"00000000-0000-0000-0000-000000000000:{ticks}"
+    in_the_future = time.time() + 3600  # what the start-time rule would always spare
+    assert owner_alive(sleeper.pid, in_the_future, earlier_process) is False
+    assert owner_alive(sleeper.pid, in_the_future, another_boot) is False
+    sleeper.kill()
+    sleeper.wait()
+    assert owner_alive(sleeper.pid, in_the_future, identity) is False
 
 
 def test_an_unreaped_process_is_not_a_live_owner() -> None:

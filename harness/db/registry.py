@@ -4,8 +4,11 @@ A container started for one run disappears with it, but a reused container or an
 external server outlives runs, and a run killed with SIGKILL cannot drop its
 schemas and user. Each namespace is therefore recorded, before its user is
 created, in a small table on the server itself (``element_harness.namespaces``:
-prefix, owning pid, its start time, host); a later run drops the namespaces whose
-owner is gone and never one whose owner is alive.
+prefix, owning pid, its start time, host, and the owner's kernel identity, see
+:mod:`harness.runinfo`); a later run drops the namespaces whose owner is gone and
+never one whose owner is alive. A registry made by an older harness gets the
+``owner`` column the first time this one sweeps it; its rows without one are
+judged by the start time, as before.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.db.backends.base import REGISTRY_SCHEMA, Backend
-from harness.runinfo import owner_alive, process_start_time
+from harness.runinfo import owner_alive, process_identity, process_start_time
 
 _TABLE = f"{REGISTRY_SCHEMA}.namespaces"
 _swept: set[tuple[str, int]] = set()
@@ -43,7 +46,7 @@ def _ensure_table(backend: Backend, admin: Any) -> None:
                 admin,
                 f"CREATE TABLE IF NOT EXISTS {_TABLE} (prefix varchar(32) PRIMARY KEY, "
                 "pid integer NOT NULL, started double precision NOT NULL, "
-                "host varchar(255) NOT NULL)",
+                "host varchar(255) NOT NULL, owner varchar(64))",
             )
             return
         except backend.driver_errors():
@@ -66,15 +69,42 @@ def _table_exists(backend: Backend, admin: Any) -> bool:
     )
 
 
+def _has_owner_column(backend: Backend, admin: Any) -> bool:
+    return bool(
+        backend.query(
+            admin,
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'namespaces' AND column_name = 'owner'",
+            (REGISTRY_SCHEMA,),
+        )
+    )
+
+
+def _ensure_owner_column(backend: Backend, admin: Any) -> None:
+    """Give a registry an older harness made its ``owner`` column (once; races tolerated)."""
+    if _has_owner_column(backend, admin):
+        return
+    try:
+        backend.query(admin, f"ALTER TABLE {_TABLE} ADD COLUMN owner varchar(64)")
+    except backend.driver_errors():
+        if not _has_owner_column(backend, admin):  # not another run's doing at the same time
+            raise
+
+
 def register(backend: Backend, admin: Any, prefix: str) -> None:
     """Record that this process owns ``prefix`` (before anything of it exists)."""
     _ensure_table(backend, admin)
-    started = process_start_time(os.getpid()) or time.time()
-    backend.query(
-        admin,
-        f"INSERT INTO {_TABLE} (prefix, pid, started, host) VALUES (%s, %s, %s, %s)",
-        (prefix, os.getpid(), started, socket.gethostname()),
-    )
+    pid = os.getpid()
+    started = process_start_time(pid) or time.time()
+    row = (prefix, pid, started, socket.gethostname(), process_identity(pid))
+    insert = f"INSERT INTO {_TABLE} (prefix, pid, started, host, owner) VALUES (%s, %s, %s, %s, %s)"
+    try:
+        backend.query(admin, insert, row)
+    except backend.driver_errors():
+        if _has_owner_column(backend, admin):
+            raise
+        _ensure_owner_column(backend, admin)  # a registry made before the column existed
+        backend.query(admin, insert, row)
 
 
 def unregister(backend: Backend, admin: Any, prefix: str) -> None:
@@ -88,12 +118,13 @@ def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, i
     _swept.add(server_key)
     if not _table_exists(backend, admin):
         return []
+    _ensure_owner_column(backend, admin)
     host = socket.gethostname()
     dropped = []
-    for prefix, pid, started, owner_host in backend.query(
-        admin, f"SELECT prefix, pid, started, host FROM {_TABLE}"
+    for prefix, pid, started, owner_host, owner in backend.query(
+        admin, f"SELECT prefix, pid, started, host, owner FROM {_TABLE}"
     ):
-        if owner_host != host or owner_alive(int(pid), float(started)):
+        if owner_host != host or owner_alive(int(pid), float(started), owner):
             continue  # another host's processes are not ours to judge
         backend.drop_namespace(admin, prefix, prefix)
         unregister(backend, admin, prefix)

@@ -19,6 +19,7 @@ from harness.engine import docker_client
 from harness.runinfo import (
     LABEL_CREATED,
     LABEL_HOST,
+    LABEL_OWNER,
     LABEL_PID,
     LABEL_REUSE,
     LABEL_RUN_ID,
@@ -68,7 +69,7 @@ def why_spared(labels: dict[str, str], current: RunIdentity | None, host: str) -
         created = float(labels.get(LABEL_CREATED, "0"))
     except ValueError:
         return None
-    if owner_alive(pid, created):
+    if owner_alive(pid, created, labels.get(LABEL_OWNER)):
         return f"owning process {pid} is alive"
     return None
 
