@@ -28,14 +28,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARIADB, containers_labelled, harness_command, spawn, wait_for
+from conftest import (
+    MARIADB,
+    check_in_process,
+    containers_labelled,
+    harness_command,
+    spawn,
+    started_server,
+    wait_for,
+)
 from docker.errors import NotFound
 
+from harness.activation import runner
 from harness.db.backends import get_backend
 from harness.db.container import published_port, remove_container
 from harness.db.server import ServerInfo
 from harness.engine import docker_client
-from harness.runinfo import LABEL_PID, LABEL_REUSE
+from harness.runinfo import LABEL_PID, LABEL_REUSE, RunIdentity
 
 pytestmark = pytest.mark.docker
 
@@ -45,6 +54,8 @@ SAMPLES = ROOT / "elements" / "samples"
 FAULTS_IMAGE = "element-harness/mariadb-faults:test"
 #: Bound on any one harness process of this module once its fault has been injected.
 AFTER_FAULT = 30.0
+#: The identity of this module's in-process checks.
+RUN = RunIdentity.new()
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -228,16 +239,70 @@ def test_killed_server_is_a_server_error_and_the_run_goes_on(tmp_path: Path) -> 
     assert after_kill < 15, f"{after_kill:.1f} s from the kill to the end of the run"
     report = json.loads(report_path.read_text(encoding="utf-8"))
     slow = element(report, "broken-slow")
-    assert slow["status"] == "error"
+    assert slow["status"] == "error", json.dumps(slow, indent=1)
     assert slow["failure"]["class"] == "server_error"
     assert "connection" in slow["failure"]["message"] and slow["failure"]["hint"]
     # The Element after it is still checked and reported, with the same diagnosis.
     rest = element(report, "sample-clean")
-    assert rest["status"] == "error" and rest["failure"]["class"] == "server_error", rest
+    assert rest["status"] == "error" and rest["failure"]["class"] == "server_error", json.dumps(
+        rest, indent=1
+    )
     assert "server is running" in rest["failure"]["hint"]
     assert report["summary"] == {"total": 2, "passed": 0, "failed": 0, "error": 2}
     assert "ERROR sample-clean" in out
     assert not exists(container.id) and owned_by(run.process.pid) == []
+
+
+def test_server_killed_during_the_round_trip_is_a_server_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows that cannot go in because the server died are the server's fault, not the data's."""
+    real_round_trip = runner.round_trip
+    with started_server("mariadb", MARIADB, RUN) as server:
+
+        def killed_first(*args: Any, **kwargs: Any) -> None:
+            subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True)
+            real_round_trip(*args, **kwargs)
+
+        monkeypatch.setattr(runner, "round_trip", killed_first)
+        started = time.monotonic()
+        result = check_in_process("sample-clean", server, run=RUN)
+        took = time.monotonic() - started
+    assert result.failure is not None, result.checks
+    assert result.status == "error", result.failure.render()
+    assert result.failure.class_ == "server_error", result.failure.render()
+    assert "during the data round trip" in result.failure.message
+    assert "server is running" in (result.failure.hint or "")
+    outcome = result.check("data_roundtrip")
+    assert outcome is not None and outcome.status == "failed"
+    assert took < AFTER_FAULT, f"{took:.1f} s after the kill"
+
+
+def test_a_failure_whose_server_then_vanished_is_blamed_on_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the Element seemed to do wrong is kept, but the server is named as the cause."""
+    real_round_trip = runner.round_trip
+    with started_server("mariadb", MARIADB, RUN) as server:
+
+        def killed_first(*args: Any, **kwargs: Any) -> None:
+            subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True)
+            real_round_trip(*args, **kwargs)
+
+        alive = check_in_process("broken-declaration", server, run=RUN)
+        monkeypatch.setattr(runner, "round_trip", killed_first)
+        vanished = check_in_process("broken-declaration", server, run=RUN)
+    # The control: with its server alive, the Element's own failure stands.
+    assert alive.failure is not None and alive.failure.class_ == "declaration_error"
+    assert vanished.failure is not None
+    assert vanished.status == "error", vanished.failure.render()
+    assert vanished.failure.class_ == "server_error"
+    assert "stopped answering" in vanished.failure.message
+    assert f"met first: declaration_error: {alive.failure.message}" in vanished.failure.message
+    assert (vanished.failure.file, vanished.failure.line) == (
+        alive.failure.file,
+        alive.failure.line,
+    )
 
 
 # --- no engine ------------------------------------------------------------------------------

@@ -182,6 +182,22 @@ def _table_name(table_class: Any) -> str | None:
     return f"{master.__name__}.{name}" if master is not None else name
 
 
+def server_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection to the server failed, not the statement on it.
+
+    A killed container, a restarted server or a dropped network: what the Element
+    did is not at fault, and every step that meets it reports ``server_error``.
+    """
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    lowered = str(exc).lower()
+    return (
+        code in _SERVER_GONE_CODES
+        or "lost connection" in lowered
+        or "server has gone" in lowered
+        or type(exc).__name__ in {"LostConnectionError", "InterfaceError"}
+    )
+
+
 def classify(
     exc: BaseException,
     *,
@@ -290,12 +306,7 @@ def classify(
                 line=line,
                 hint="derive every schema name from the activate() arguments",
             )
-    if (
-        code in _SERVER_GONE_CODES
-        or "lost connection" in lowered
-        or "server has gone" in lowered
-        or type(exc).__name__ in {"LostConnectionError", "InterfaceError"}
-    ):
+    if server_gone(exc):
         return Failure(
             FailureClass.SERVER_ERROR,
             f"{module}: the database connection failed: {text}",

@@ -23,7 +23,13 @@ from harness.activation.failures import FailureClass
 from harness.activation.log_writers import log_writers_shared
 from harness.activation.namespace import Namespace
 from harness.activation.phases import cataloging, imports, reactivating, verifying
-from harness.activation.phases.base import CheckContext, PhaseFailed, Timer, server_guard
+from harness.activation.phases.base import (
+    CheckContext,
+    PhaseFailed,
+    Timer,
+    blame_a_vanished_server,
+    server_guard,
+)
 from harness.activation.phases.capture import reported_warnings
 from harness.activation.phases.group import Group, run_group
 from harness.activation.phases.teardown import ServerSession, namespace_session
@@ -144,6 +150,7 @@ class ElementCheck:
         """Run the whole check and return its result; nothing is left on the server."""
         with self._checked(caller_code=False):
             pass  # nothing runs between activation and verification here
+        blame_a_vanished_server(self.context)
         return self.result
 
     @contextlib.contextmanager
@@ -155,6 +162,7 @@ class ElementCheck:
         """
         with self._checked(caller_code=True) as activation:
             yield activation
+        blame_a_vanished_server(self.context)
 
     @contextlib.contextmanager
     def _checked(self, *, caller_code: bool) -> Iterator[Activation]:

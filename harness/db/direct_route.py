@@ -19,6 +19,13 @@ registry keys and users see 127.0.0.1.
 
 Traffic to the direct address never leaves this machine, like loopback: it is
 registered as host-local, so connections there negotiate no TLS either.
+
+The address is the container's only while it lives: once it is gone the engine
+may give it to the next container, and a reconnect there reaches another server.
+That server refuses this run's random credentials, so nothing of it is touched,
+but the refusal would read as the Element's fault; a failed check therefore asks
+its server at the published port whether it is still there
+(:func:`harness.activation.phases.base.blame_a_vanished_server`).
 """
 
 from __future__ import annotations

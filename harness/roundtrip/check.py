@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.activation import compat
-from harness.activation.failures import Failure, FailureClass
+from harness.activation.failures import Failure, FailureClass, server_gone
 from harness.db.catalog import classify_table_name
 from harness.redact import redact_text
 from harness.results import ElementResult, Status
@@ -124,6 +124,9 @@ def round_trip(
             with headings_loaded_once(known_headings), deletes_not_logged():
                 _fill_compare_delete(run, data_root)
     except Exception as exc:  # the server or DataJoint failed outside one table's rows
+        if server_gone(exc):
+            _record_server_gone(result, run, exc)
+            return
         where = f"{run.current}: " if run.current else ""
         run.problems.append((f"{where}the round trip stopped: {_error(exc)}", run.current))
     tables = [table for table in run.tables.values() if table.rows]
@@ -160,6 +163,27 @@ def round_trip(
         f"{rows} row(s) in {len(tables)} table(s) inserted, read back unchanged and deleted "
         f"from the roots; seed {seed}{unfilled}",
     )
+
+
+def _raise_if_server_gone(exc: Exception) -> None:
+    """Let a failed connection stop the round trip: it is the server's fault, not a row's."""
+    if server_gone(exc):
+        raise exc
+
+
+def _record_server_gone(result: ElementResult, run: _Run, exc: Exception) -> None:
+    """Report the round trip stopped by the server as ``server_error``, not a data failure."""
+    where = f" at {run.current}" if run.current else ""
+    failure = Failure(
+        FailureClass.SERVER_ERROR,
+        f"the database connection failed during the data round trip{where}: {_error(exc)}",
+        table=run.current,
+        hint="check that the server is running and reachable (a killed container, "
+        "a restarted server, a network failure), then run again",
+    )
+    if result.failure is None:
+        result.fail(failure)
+    result.add_check(CHECK, False, failure.render())
 
 
 def _error(exc: BaseException) -> str:
@@ -333,6 +357,7 @@ def _fill(run: _Run, table: _Table, data_root: Path) -> None:
             try:
                 table.table.insert1(_to_insert(table, row, data_root), allow_direct_insert=True)
             except Exception as exc:
+                _raise_if_server_gone(exc)
                 run.problems.append((_insert_failure(table, row, exc), table.shown))
                 run.refused.add(table.full_name)
                 rows = rows[:number]
@@ -358,7 +383,8 @@ def _insert_all(table: _Table, rows: list[dict[str, Any]], data_root: Path) -> b
             [{name: value.get(name) for name in names} for value in values],
             allow_direct_insert=True,
         )
-    except Exception:
+    except Exception as exc:
+        _raise_if_server_gone(exc)
         return False
     return True
 
@@ -472,7 +498,8 @@ def _fetch_all(table: _Table, fetched: Path) -> list[dict[str, Any]]:
         if compat.major_version() >= 2:
             return [dict(row) for row in restricted.to_dicts()]
         return [dict(row) for row in restricted.fetch(as_dict=True, download_path=str(fetched))]
-    except Exception:
+    except Exception as exc:
+        _raise_if_server_gone(exc)
         return []
 
 
@@ -502,6 +529,7 @@ def _compare(run: _Run, table: _Table) -> None:
             try:
                 back = _fetch(table, key, run.fetched)
             except Exception as exc:
+                _raise_if_server_gone(exc)
                 run.problems.append(
                     (
                         f"{table.shown}: fetching a synthesized row back failed: {_error(exc)}",
@@ -531,6 +559,7 @@ def _delete(run: _Run) -> None:
         try:
             _cascade_delete(root.table & keys)
         except Exception as exc:
+            _raise_if_server_gone(exc)
             run.problems.append(
                 (f"{root.shown}: deleting the synthesized rows failed: {_error(exc)}", root.shown)
             )

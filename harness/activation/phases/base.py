@@ -163,3 +163,49 @@ def server_guard(context: CheckContext, doing: str, check: str) -> Iterator[None
         if context.result.failure is None:
             context.result.fail(failure)
         context.result.add_check(check, False, failure.render())
+
+
+#: How long the server may take to answer the check's last question: is it still there?
+LIVENESS_TIMEOUT_S = 2.0
+
+
+def blame_a_vanished_server(context: CheckContext) -> None:
+    """Report a failed check whose server is gone as ``server_error``, whatever it saw first.
+
+    When a server dies under a check, what DataJoint meets first depends on timing:
+    a lost connection, or, when its reconnect reaches an address the engine has
+    since given to another container, that server refusing the namespace's user
+    ("access denied", which reads like a namespace violation). So a check that
+    failed for any other reason asks one question at the server's published
+    address, as its admin: a server that answers is the one this run started or
+    was given (its password is this run's), and the failure stands; one that does
+    not is the cause, and the first diagnosis is kept in the message.
+    """
+    result, server = context.result, context.server
+    failure = result.failure
+    if failure is None or failure.class_ is FailureClass.SERVER_ERROR:
+        return
+    try:
+        context.backend.probe(
+            server.host,
+            server.port,
+            server.admin_user,
+            server.admin_password,
+            timeout=LIVENESS_TIMEOUT_S,
+            tls=server.tls,
+        )
+    except Exception as exc:  # whatever the driver says, the server did not answer
+        gone = redact_text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        result.fail(
+            Failure(
+                FailureClass.SERVER_ERROR,
+                f"the server stopped answering during the check ({gone}); what the check "
+                f"met first: {failure.class_}: {failure.message}",
+                module=failure.module,
+                table=failure.table,
+                file=failure.file,
+                line=failure.line,
+                hint="check that the server is running and reachable (a killed container, "
+                "a restarted server, a network failure), then run again",
+            )
+        )
