@@ -195,6 +195,46 @@ def _upgrade_the_old_registry(server: ServerInfo) -> None:
         admin.close()
 
 
+def test_an_account_that_cannot_alter_an_older_registry_still_uses_it(server: ServerInfo) -> None:
+    """An external server's registry made by another account: written to, never altered."""
+    backend = get_backend(server.backend)
+    admin = backend.connect(server.host, server.port, server.admin_user, server.admin_password)
+    table = f"{registry.REGISTRY_SCHEMA}.namespaces"
+    password = "Registry-Writer-9"
+    try:
+        backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
+        backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
+        backend.query(
+            admin,
+            f"CREATE TABLE {table} (prefix varchar(32) PRIMARY KEY, pid integer NOT NULL, "
+            "started double precision NOT NULL, host varchar(255) NOT NULL)",
+        )
+        backend.query(admin, "CREATE USER 'eh_regwriter'@'%%' IDENTIFIED BY %s", (password,))
+        backend.query(
+            admin, f"GRANT SELECT, INSERT, DELETE ON {table} TO %s@'%%'", ("eh_regwriter",)
+        )
+        writer = backend.connect(server.host, server.port, "eh_regwriter", password)
+        try:
+            registry.forget_swept((server.host, server.port))
+            assert registry.sweep_dead_namespaces(backend, writer, (server.host, server.port)) == []
+            registry.register(backend, writer, "eh_old2_mine")
+            rows = backend.query(admin, f"SELECT prefix, pid FROM {table}")
+            assert [tuple(row) for row in rows] == [("eh_old2_mine", os.getpid())]
+            registry.unregister(backend, writer, "eh_old2_mine")
+        finally:
+            writer.close()
+        assert not backend.query(
+            admin,
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'namespaces' AND column_name = 'owner'",
+            (registry.REGISTRY_SCHEMA,),
+        )
+    finally:
+        backend.query(admin, "DROP USER IF EXISTS %s@'%%'", ("eh_regwriter",))
+        backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
+        admin.close()
+
+
 REGISTER = textwrap.dedent(
     """
     import sys

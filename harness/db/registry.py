@@ -80,31 +80,48 @@ def _has_owner_column(backend: Backend, admin: Any) -> bool:
     )
 
 
-def _ensure_owner_column(backend: Backend, admin: Any) -> None:
-    """Give a registry an older harness made its ``owner`` column (once; races tolerated)."""
+def _ensure_owner_column(backend: Backend, admin: Any) -> bool:
+    """Give a registry an older harness made its ``owner`` column; whether it has one now.
+
+    Another run may add it at the same moment (its success is ours). An account
+    that may write the registry but not alter it (an external server's registry
+    made by another account) keeps using it without the column, as before.
+    """
     if _has_owner_column(backend, admin):
-        return
+        return True
     try:
         backend.query(admin, f"ALTER TABLE {_TABLE} ADD COLUMN owner varchar(64)")
     except backend.driver_errors():
-        if not _has_owner_column(backend, admin):  # not another run's doing at the same time
-            raise
+        return _has_owner_column(backend, admin)
+    return True
 
 
 def register(backend: Backend, admin: Any, prefix: str) -> None:
     """Record that this process owns ``prefix`` (before anything of it exists)."""
     _ensure_table(backend, admin)
     pid = os.getpid()
-    started = process_start_time(pid) or time.time()
-    row = (prefix, pid, started, socket.gethostname(), process_identity(pid))
-    insert = f"INSERT INTO {_TABLE} (prefix, pid, started, host, owner) VALUES (%s, %s, %s, %s, %s)"
+    row = {
+        "prefix": prefix,
+        "pid": pid,
+        "started": process_start_time(pid) or time.time(),
+        "host": socket.gethostname(),
+        "owner": process_identity(pid),
+    }
     try:
-        backend.query(admin, insert, row)
+        _insert(backend, admin, row)
     except backend.driver_errors():
         if _has_owner_column(backend, admin):
             raise
-        _ensure_owner_column(backend, admin)  # a registry made before the column existed
-        backend.query(admin, insert, row)
+        # A registry made before the column existed, and perhaps one this account cannot alter.
+        if not _ensure_owner_column(backend, admin):
+            del row["owner"]
+        _insert(backend, admin, row)
+
+
+def _insert(backend: Backend, admin: Any, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    marks = ", ".join(["%s"] * len(row))
+    backend.query(admin, f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})", tuple(row.values()))
 
 
 def unregister(backend: Backend, admin: Any, prefix: str) -> None:
@@ -118,11 +135,11 @@ def sweep_dead_namespaces(backend: Backend, admin: Any, server_key: tuple[str, i
     _swept.add(server_key)
     if not _table_exists(backend, admin):
         return []
-    _ensure_owner_column(backend, admin)
+    owner_column = "owner" if _ensure_owner_column(backend, admin) else "NULL"
     host = socket.gethostname()
     dropped = []
     for prefix, pid, started, owner_host, owner in backend.query(
-        admin, f"SELECT prefix, pid, started, host, owner FROM {_TABLE}"
+        admin, f"SELECT prefix, pid, started, host, {owner_column} FROM {_TABLE}"
     ):
         if owner_host != host or owner_alive(int(pid), float(started), owner):
             continue  # another host's processes are not ours to judge
