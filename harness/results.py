@@ -81,6 +81,12 @@ class ElementResult:
         self.failure = failure
         self.status = Status.ERROR if failure.class_ is FailureClass.SERVER_ERROR else Status.FAILED
 
+    def record_failure(self, check: str, failure: Failure) -> None:
+        """Fail ``check`` with ``failure``, the result's failure unless one came first."""
+        if self.failure is None:
+            self.fail(failure)
+        self.add_check(check, False, failure.render())
+
     def check(self, name: str) -> CheckOutcome | None:
         return next((check for check in self.checks if check.name == name), None)
 

@@ -253,18 +253,28 @@ def test_killed_server_is_a_server_error_and_the_run_goes_on(tmp_path: Path) -> 
     assert not exists(container.id) and owned_by(run.process.pid) == []
 
 
+def kill_when_the_round_trip_starts(monkeypatch: pytest.MonkeyPatch, server: ServerInfo) -> None:
+    """From now on, the checks of this process kill ``server`` as their round trip begins.
+
+    The round trip itself is the real one; only the moment of the kill is chosen. It
+    is called for failed checks too (to record that it did not run), so the kill
+    comes after the activation and before the namespace is dropped either way.
+    """
+    real_round_trip = runner.round_trip
+
+    def killed_first(*args: Any, **kwargs: Any) -> None:
+        subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True)
+        real_round_trip(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "round_trip", killed_first)
+
+
 def test_server_killed_during_the_round_trip_is_a_server_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rows that cannot go in because the server died are the server's fault, not the data's."""
-    real_round_trip = runner.round_trip
     with started_server("mariadb", MARIADB, RUN) as server:
-
-        def killed_first(*args: Any, **kwargs: Any) -> None:
-            subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True)
-            real_round_trip(*args, **kwargs)
-
-        monkeypatch.setattr(runner, "round_trip", killed_first)
+        kill_when_the_round_trip_starts(monkeypatch, server)
         started = time.monotonic()
         result = check_in_process("sample-clean", server, run=RUN)
         took = time.monotonic() - started
@@ -282,15 +292,9 @@ def test_a_failure_whose_server_then_vanished_is_blamed_on_the_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What the Element seemed to do wrong is kept, but the server is named as the cause."""
-    real_round_trip = runner.round_trip
     with started_server("mariadb", MARIADB, RUN) as server:
-
-        def killed_first(*args: Any, **kwargs: Any) -> None:
-            subprocess.run(["docker", "kill", server.container_id], check=True, capture_output=True)
-            real_round_trip(*args, **kwargs)
-
         alive = check_in_process("broken-declaration", server, run=RUN)
-        monkeypatch.setattr(runner, "round_trip", killed_first)
+        kill_when_the_round_trip_starts(monkeypatch, server)
         vanished = check_in_process("broken-declaration", server, run=RUN)
     # The control: with its server alive, the Element's own failure stands.
     assert alive.failure is not None and alive.failure.class_ == "declaration_error"

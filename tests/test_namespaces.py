@@ -131,6 +131,17 @@ def test_registry_schema_is_not_counted_as_a_namespace_violation(server: ServerI
     assert confined is not None and confined.status == "passed", json.dumps(result.to_dict())[:500]
 
 
+def _make_an_older_registry(backend: Any, admin: Any) -> None:
+    """The registry as a harness without the ``owner`` column made it, empty."""
+    backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
+    backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
+    backend.query(
+        admin,
+        f"CREATE TABLE {registry.REGISTRY_SCHEMA}.namespaces (prefix varchar(32) PRIMARY KEY, "
+        "pid integer NOT NULL, started double precision NOT NULL, host varchar(255) NOT NULL)",
+    )
+
+
 @pytest.mark.parametrize("backend_name, image", [("postgresql", POSTGRES), ("mariadb", MARIADB)])
 def test_a_registry_an_older_harness_made_is_upgraded_and_judged_right(
     backend_name: str, image: str
@@ -154,13 +165,7 @@ def _upgrade_the_old_registry(server: ServerInfo) -> None:
     dead.wait()
     table = f"{registry.REGISTRY_SCHEMA}.namespaces"
     try:
-        backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
-        backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
-        backend.query(
-            admin,
-            f"CREATE TABLE {table} (prefix varchar(32) PRIMARY KEY, pid integer NOT NULL, "
-            "started double precision NOT NULL, host varchar(255) NOT NULL)",
-        )
+        _make_an_older_registry(backend, admin)
         host = socket.gethostname()
         live_started = process_start_time(live.pid)
         assert live_started is not None
@@ -202,13 +207,7 @@ def test_an_account_that_cannot_alter_an_older_registry_still_uses_it(server: Se
     table = f"{registry.REGISTRY_SCHEMA}.namespaces"
     password = "Registry-Writer-9"
     try:
-        backend.query(admin, f"DROP SCHEMA IF EXISTS {registry.REGISTRY_SCHEMA}")
-        backend.query(admin, f"CREATE SCHEMA {registry.REGISTRY_SCHEMA}")
-        backend.query(
-            admin,
-            f"CREATE TABLE {table} (prefix varchar(32) PRIMARY KEY, pid integer NOT NULL, "
-            "started double precision NOT NULL, host varchar(255) NOT NULL)",
-        )
+        _make_an_older_registry(backend, admin)
         backend.query(admin, "CREATE USER 'eh_regwriter'@'%%' IDENTIFIED BY %s", (password,))
         backend.query(
             admin, f"GRANT SELECT, INSERT, DELETE ON {table} TO %s@'%%'", ("eh_regwriter",)

@@ -182,6 +182,13 @@ def _table_name(table_class: Any) -> str | None:
     return f"{master.__name__}.{name}" if master is not None else name
 
 
+#: What to do about a server that failed under a check, wherever that was noticed.
+SERVER_GONE_HINT = (
+    "check that the server is running and reachable (a killed container, a restarted "
+    "server, a network failure), then run again"
+)
+
+
 def server_gone(exc: BaseException) -> bool:
     """Whether ``exc`` says the connection to the server failed, not the statement on it.
 
@@ -312,7 +319,7 @@ def classify(
             f"{module}: the database connection failed: {text}",
             module=module,
             table=table,
-            hint="check that the server is running and reachable",
+            hint=SERVER_GONE_HINT,
         )
     unresolved = _UNRESOLVED.search(str(exc))
     if unresolved:

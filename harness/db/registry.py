@@ -59,25 +59,20 @@ def _ensure_table(backend: Backend, admin: Any) -> None:
 
 def _table_exists(backend: Backend, admin: Any) -> bool:
     """Whether the registry table exists (its schema alone may be another run's half-way)."""
-    return bool(
-        backend.query(
-            admin,
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_name = 'namespaces'",
-            (REGISTRY_SCHEMA,),
-        )
-    )
+    return _in_catalog(backend, admin, "tables")
 
 
 def _has_owner_column(backend: Backend, admin: Any) -> bool:
-    return bool(
-        backend.query(
-            admin,
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
-            "AND table_name = 'namespaces' AND column_name = 'owner'",
-            (REGISTRY_SCHEMA,),
-        )
+    return _in_catalog(backend, admin, "columns", "AND column_name = 'owner'")
+
+
+def _in_catalog(backend: Backend, admin: Any, view: str, condition: str = "") -> bool:
+    """Whether ``information_schema.<view>`` lists the registry table (and ``condition``)."""
+    query = (
+        f"SELECT 1 FROM information_schema.{view} "
+        f"WHERE table_schema = %s AND table_name = 'namespaces' {condition}"
     )
+    return bool(backend.query(admin, query, (REGISTRY_SCHEMA,)))
 
 
 def _ensure_owner_column(backend: Backend, admin: Any) -> bool:

@@ -152,9 +152,7 @@ def _check(
 
 def record(result: ElementResult, failure: Failure) -> None:
     """Make ``failure`` the result's failure unless it has one; record it as a check."""
-    if result.failure is None:
-        result.fail(failure)
-    result.add_check(PROCESS_CHECK, False, failure.render())
+    result.record_failure(PROCESS_CHECK, failure)
 
 
 def escaped_failure(exc: BaseException, target: Target) -> Failure:

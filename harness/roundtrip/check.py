@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.activation import compat
-from harness.activation.failures import Failure, FailureClass, server_gone
+from harness.activation.failures import SERVER_GONE_HINT, Failure, FailureClass, server_gone
 from harness.db.catalog import classify_table_name
 from harness.redact import redact_text
 from harness.results import ElementResult, Status
@@ -178,12 +178,9 @@ def _record_server_gone(result: ElementResult, run: _Run, exc: Exception) -> Non
         FailureClass.SERVER_ERROR,
         f"the database connection failed during the data round trip{where}: {_error(exc)}",
         table=run.current,
-        hint="check that the server is running and reachable (a killed container, "
-        "a restarted server, a network failure), then run again",
+        hint=SERVER_GONE_HINT,
     )
-    if result.failure is None:
-        result.fail(failure)
-    result.add_check(CHECK, False, failure.render())
+    result.record_failure(CHECK, failure)
 
 
 def _error(exc: BaseException) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from harness import resources
 from harness.activation import compat
-from harness.activation.failures import Failure, FailureClass
+from harness.activation.failures import SERVER_GONE_HINT, Failure, FailureClass
 from harness.activation.namespace import Namespace
 from harness.activation.phases.base import Timer
 from harness.activation.phases.teardown import record_teardown
@@ -139,11 +139,9 @@ class PipelineCheck:
             f"the database connection failed while {doing}: "
             + redact_text(f"{type(exc).__name__}: {exc}"),
             module=self.target.modules[0],
-            hint="check that the server is running and reachable, then run again",
+            hint=SERVER_GONE_HINT,
         )
-        if self.result.failure is None:
-            self.result.fail(failure)
-        self.result.add_check("activated", False, failure.render())
+        self.result.record_failure("activated", failure)
 
     def _import(self, namespace: Namespace, admin: Any, step: str) -> set[str] | None:
         """Import the pipeline as the namespace's user; the tables it declared, or None."""

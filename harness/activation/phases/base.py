@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.activation.failures import Failure, FailureClass, classify
+from harness.activation.failures import SERVER_GONE_HINT, Failure, FailureClass, classify
 from harness.activation.mocks import DeclaredMocks
 from harness.activation.namespace import Namespace
 from harness.db.backends.base import Backend
@@ -157,12 +157,9 @@ def server_guard(context: CheckContext, doing: str, check: str) -> Iterator[None
             FailureClass.SERVER_ERROR,
             f"the database connection failed while {doing}: {text}",
             module=context.target.package,
-            hint="check that the server is running and reachable (a killed container, "
-            "a restarted server, a network failure), then run again",
+            hint=SERVER_GONE_HINT,
         )
-        if context.result.failure is None:
-            context.result.fail(failure)
-        context.result.add_check(check, False, failure.render())
+        context.result.record_failure(check, failure)
 
 
 #: How long the server may take to answer the check's last question: is it still there?
@@ -205,7 +202,6 @@ def blame_a_vanished_server(context: CheckContext) -> None:
                 table=failure.table,
                 file=failure.file,
                 line=failure.line,
-                hint="check that the server is running and reachable (a killed container, "
-                "a restarted server, a network failure), then run again",
+                hint=SERVER_GONE_HINT,
             )
         )
